@@ -1,0 +1,42 @@
+# Warren's make targets. `make run` starts the broker; `make test` runs every test.
+GO       ?= go
+BIN      := bin
+FUZZTIME ?= 30s
+
+.PHONY: all build run test vet generate conformance conformance-rabbitmq fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/warren ./cmd/warren
+
+# The broker with its defaults: AMQP on 0.0.0.0:5672, data in ./data, guest/guest from loopback.
+run: build
+	./$(BIN)/warren --listen 0.0.0.0:5672 --data-dir ./data
+
+# Every test, with the race detector (the conformance suite runs against an in-process Warren).
+test: vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+generate:
+	$(GO) generate ./...
+
+# The conformance suite against an in-process Warren, verbose.
+conformance:
+	$(GO) test -race -count=1 -v ./conformance/
+
+# The same suite against Debian's RabbitMQ, installed if missing and started on loopback.
+conformance-rabbitmq:
+	bash conformance/rabbitmq.sh run
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	for t in FuzzReadFrame FuzzDecodeMethod FuzzDecodeContentHeader FuzzDecodeTable; do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./amqp/wire/ || exit 1; \
+	done
+
+clean:
+	rm -rf $(BIN)
