@@ -1,0 +1,407 @@
+// Package broker ties exchanges and queues together into virtual hosts: it owns
+// the definitions (declare, delete, bind) with RabbitMQ's rules and reply texts, and
+// routes a published message to its queues. It knows nothing of connections: an
+// exclusive queue's owner is an opaque value the caller supplies.
+package broker
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/exchange"
+	"github.com/warren-mq/warren/queue"
+)
+
+// Vhost is one virtual host. Definitions change under its write lock; publishing
+// routes under its read lock.
+type Vhost struct {
+	Name string
+
+	mu        sync.RWMutex
+	exchanges map[string]*exchange.Exchange
+	queues    map[string]*queue.Queue
+}
+
+// predeclared are the exchanges every vhost has, as in RabbitMQ.
+var predeclared = []struct {
+	name, typ string
+	internal  bool
+}{
+	{"", exchange.Direct, false},
+	{"amq.direct", exchange.Direct, false},
+	{"amq.fanout", exchange.Fanout, false},
+	{"amq.topic", exchange.Topic, false},
+	{"amq.headers", exchange.Headers, false},
+	{"amq.match", exchange.Headers, false},
+	{"amq.rabbitmq.trace", exchange.Topic, true},
+}
+
+// NewVhost returns a vhost with the predeclared exchanges.
+func NewVhost(name string) *Vhost {
+	v := &Vhost{Name: name, exchanges: map[string]*exchange.Exchange{}, queues: map[string]*queue.Queue{}}
+	for _, p := range predeclared {
+		x, err := exchange.New(p.name, p.typ, true, false, p.internal, nil)
+		if err != nil {
+			panic(err) // the predeclared types are always known
+		}
+		v.exchanges[p.name] = x
+	}
+	return v
+}
+
+func (v *Vhost) noExchange(name string) *wire.Error {
+	return wire.Errorf(wire.NotFound, "no exchange '%s' in vhost '%s'", name, v.Name)
+}
+
+func (v *Vhost) noQueue(name string) *wire.Error {
+	return wire.Errorf(wire.NotFound, "no queue '%s' in vhost '%s'", name, v.Name)
+}
+
+func defaultExchangeRefused() *wire.Error {
+	return wire.Errorf(wire.AccessRefused, "operation not permitted on the default exchange")
+}
+
+// DeclareExchange declares (or, passive, checks) an exchange.
+func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, internal bool, args wire.Table) *wire.Error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if name == "" {
+		return defaultExchangeRefused()
+	}
+	x := v.exchanges[name]
+	if passive {
+		if x == nil {
+			return v.noExchange(name)
+		}
+		return nil
+	}
+	if x == nil && strings.HasPrefix(name, "amq.") {
+		return wire.Errorf(wire.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", name)
+	}
+	if x != nil {
+		return v.equivalentExchange(x, typ, durable, autoDelete, internal, args)
+	}
+	x, err := exchange.New(name, typ, durable, autoDelete, internal, args)
+	if err != nil {
+		return wire.Errorf(wire.CommandInvalid, "unknown exchange type '%s'", typ)
+	}
+	v.exchanges[name] = x
+	return nil
+}
+
+func (v *Vhost) equivalentExchange(x *exchange.Exchange, typ string, durable, autoDelete, internal bool, args wire.Table) *wire.Error {
+	what := "exchange '" + x.Name + "' in vhost '" + v.Name + "'"
+	switch {
+	case x.Type != typ:
+		return inequivalent("type", what, typ, x.Type)
+	case x.Durable != durable:
+		return inequivalent("durable", what, durable, x.Durable)
+	case x.AutoDelete != autoDelete:
+		return inequivalent("auto_delete", what, autoDelete, x.AutoDelete)
+	case x.Internal != internal:
+		return inequivalent("internal", what, internal, x.Internal)
+	}
+	return argsEquivalent(exchangeEquivalenceArgs, what, args, x.Args)
+}
+
+func inequivalent(arg, what string, received, current any) *wire.Error {
+	return wire.Errorf(wire.PreconditionFailed, "inequivalent arg '%s' for %s: received '%v' but current is '%v'",
+		arg, what, received, current)
+}
+
+// DeleteExchange deletes an exchange and every binding to and from it. Deleting an
+// exchange that does not exist succeeds, as in RabbitMQ 3.x.
+func (v *Vhost) DeleteExchange(name string, ifUnused bool) *wire.Error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if name == "" {
+		return defaultExchangeRefused()
+	}
+	if isPredeclared(name) {
+		return wire.Errorf(wire.AccessRefused, "deletion of system exchange '%s' in vhost '%s' not allowed", name, v.Name)
+	}
+	x := v.exchanges[name]
+	if x == nil {
+		return nil
+	}
+	if ifUnused && x.BindingCount() > 0 {
+		return wire.Errorf(wire.PreconditionFailed, "exchange '%s' in vhost '%s' in use", name, v.Name)
+	}
+	v.deleteExchangeLocked(x)
+	return nil
+}
+
+func isPredeclared(name string) bool {
+	for _, p := range predeclared {
+		if p.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteExchangeLocked removes x and the bindings that name it as destination,
+// which may in turn auto-delete their sources.
+func (v *Vhost) deleteExchangeLocked(x *exchange.Exchange) {
+	delete(v.exchanges, x.Name)
+	v.removeDestinationLocked(x.Name, true)
+}
+
+// removeDestinationLocked drops every binding to a deleted queue or exchange and
+// auto-deletes the exchanges that lost their last binding by it.
+func (v *Vhost) removeDestinationLocked(name string, toExchange bool) {
+	var emptied []*exchange.Exchange
+	for _, src := range v.exchanges {
+		if src.RemoveDestination(name, toExchange) > 0 && src.AutoDelete && src.BindingCount() == 0 {
+			emptied = append(emptied, src)
+		}
+	}
+	for _, src := range emptied {
+		if v.exchanges[src.Name] == src {
+			v.deleteExchangeLocked(src)
+		}
+	}
+}
+
+// Exchange returns the named exchange or nil.
+func (v *Vhost) Exchange(name string) *exchange.Exchange {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.exchanges[name]
+}
+
+// BindExchange binds destination to source (exchange.bind), or unbinds it.
+func (v *Vhost) BindExchange(destination, source, key string, args wire.Table, unbind bool) *wire.Error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if source == "" || destination == "" {
+		return defaultExchangeRefused()
+	}
+	src, dst := v.exchanges[source], v.exchanges[destination]
+	b := exchange.Binding{Destination: destination, ToExchange: true, Key: key, Args: args}
+	if unbind {
+		// Unbinding what does not exist succeeds, as in RabbitMQ.
+		if src != nil {
+			v.unbindLocked(src, b)
+		}
+		return nil
+	}
+	if src == nil {
+		return v.noExchange(source)
+	}
+	if dst == nil {
+		return v.noExchange(destination)
+	}
+	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
+		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
+	}
+	src.Bind(b)
+	return nil
+}
+
+func (v *Vhost) unbindLocked(src *exchange.Exchange, b exchange.Binding) {
+	if src.Unbind(b) && src.AutoDelete && src.BindingCount() == 0 {
+		v.deleteExchangeLocked(src)
+	}
+}
+
+// QueueDeclaration is what queue.declare asks for.
+type QueueDeclaration struct {
+	Name                                    string
+	Passive, Durable, Exclusive, AutoDelete bool
+	Args                                    wire.Table
+	// ServerNamed marks a name the server generated ("amq.gen-..."), exempt
+	// from the reserved-prefix rule on its first declaration.
+	ServerNamed bool
+}
+
+// DeclareQueue declares (or, passive, checks) a queue for owner. An empty name must
+// have been replaced by a server-generated one by the caller.
+func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire.Error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	q := v.queues[d.Name]
+	if d.Passive {
+		if q == nil {
+			return nil, v.noQueue(d.Name)
+		}
+		if err := v.checkOwner(q, owner); err != nil {
+			return nil, err
+		}
+		return q, nil
+	}
+	if !d.ServerNamed && strings.HasPrefix(d.Name, "amq.") {
+		return nil, wire.Errorf(wire.AccessRefused, "queue name '%s' contains reserved prefix 'amq.*'", d.Name)
+	}
+	if q != nil {
+		if err := v.checkOwner(q, owner); err != nil {
+			return nil, err
+		}
+		what := "queue '" + q.Name + "' in vhost '" + v.Name + "'"
+		switch {
+		case q.Durable != d.Durable:
+			return nil, inequivalent("durable", what, d.Durable, q.Durable)
+		case q.AutoDelete != d.AutoDelete:
+			return nil, inequivalent("auto_delete", what, d.AutoDelete, q.AutoDelete)
+		case q.Exclusive != d.Exclusive:
+			return nil, v.locked(q)
+		}
+		if err := argsEquivalent(queueEquivalenceArgs, what, d.Args, q.Args); err != nil {
+			return nil, err
+		}
+		return q, nil
+	}
+	var qOwner any
+	if d.Exclusive {
+		qOwner = owner
+	}
+	q = queue.New(d.Name, v.Name, d.Durable, d.Exclusive, d.AutoDelete, d.Args, qOwner)
+	v.queues[d.Name] = q
+	// Every queue is bound to the default exchange by its name.
+	return q, nil
+}
+
+// checkOwner refuses access to another connection's exclusive queue.
+func (v *Vhost) checkOwner(q *queue.Queue, owner any) *wire.Error {
+	if q.Exclusive && q.Owner != owner {
+		return v.locked(q)
+	}
+	return nil
+}
+
+// locked is the 405 for a queue another connection holds exclusively.
+func (v *Vhost) locked(q *queue.Queue) *wire.Error {
+	return wire.Errorf(wire.ResourceLocked, "cannot obtain exclusive access to locked queue '%s' in vhost '%s'. "+
+		"It could be originally declared on another connection or the exclusive property value does not match "+
+		"that of the original declaration.", q.Name, v.Name)
+}
+
+// Queue returns the named queue for owner's use (consume, get, purge).
+func (v *Vhost) Queue(name string, owner any) (*queue.Queue, *wire.Error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	q := v.queues[name]
+	if q == nil {
+		return nil, v.noQueue(name)
+	}
+	if err := v.checkOwner(q, owner); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// BindQueue binds a queue to an exchange, or unbinds it.
+func (v *Vhost) BindQueue(queueName, source, key string, args wire.Table, owner any, unbind bool) *wire.Error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if source == "" {
+		return defaultExchangeRefused()
+	}
+	q, src := v.queues[queueName], v.exchanges[source]
+	if q != nil {
+		if err := v.checkOwner(q, owner); err != nil {
+			return err
+		}
+	}
+	b := exchange.Binding{Destination: queueName, Key: key, Args: args}
+	if unbind {
+		// Unbinding what does not exist succeeds, as in RabbitMQ.
+		if src != nil {
+			v.unbindLocked(src, b)
+		}
+		return nil
+	}
+	if src == nil {
+		return v.noExchange(source)
+	}
+	if q == nil {
+		return v.noQueue(queueName)
+	}
+	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
+		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
+	}
+	src.Bind(b)
+	return nil
+}
+
+// PurgeQueue drops a queue's ready messages.
+func (v *Vhost) PurgeQueue(name string, owner any) (int, *wire.Error) {
+	q, err := v.Queue(name, owner)
+	if err != nil {
+		return 0, err
+	}
+	return q.Purge(), nil
+}
+
+// DeleteQueue deletes a queue, cancelling its consumers, and returns the number of
+// ready messages it had. Deleting a queue that does not exist succeeds with 0.
+func (v *Vhost) DeleteQueue(name string, ifUnused, ifEmpty bool, owner any) (int, *wire.Error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	q := v.queues[name]
+	if q == nil {
+		return 0, nil
+	}
+	if err := v.checkOwner(q, owner); err != nil {
+		return 0, err
+	}
+	msgs, consumers := q.Counts()
+	if ifUnused && consumers > 0 {
+		return 0, wire.Errorf(wire.PreconditionFailed, "queue '%s' in vhost '%s' in use", name, v.Name)
+	}
+	if ifEmpty && msgs > 0 {
+		return 0, wire.Errorf(wire.PreconditionFailed, "queue '%s' in vhost '%s' not empty", name, v.Name)
+	}
+	return v.deleteQueueLocked(q), nil
+}
+
+// DeleteQueueIf deletes q if it is still the vhost's queue of that name; used for
+// auto-delete and exclusive queues, whose deletion is the broker's own decision.
+func (v *Vhost) DeleteQueueIf(q *queue.Queue) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.queues[q.Name] == q {
+		v.deleteQueueLocked(q)
+	}
+}
+
+func (v *Vhost) deleteQueueLocked(q *queue.Queue) int {
+	delete(v.queues, q.Name)
+	v.removeDestinationLocked(q.Name, false)
+	return q.Delete()
+}
+
+// Route returns the queues a message published to exchangeName with key and
+// headers reaches, appended to dst. names is scratch space the caller may reuse.
+func (v *Vhost) Route(exchangeName, key string, headers wire.Table, dst []*queue.Queue, names []string) ([]*queue.Queue, []string, *wire.Error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	x := v.exchanges[exchangeName]
+	if x == nil {
+		return dst, names, v.noExchange(exchangeName)
+	}
+	if x.Internal {
+		return dst, names, wire.Errorf(wire.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", exchangeName, v.Name)
+	}
+	if exchangeName == "" {
+		// The default exchange binds every queue by its name, implicitly.
+		if q := v.queues[key]; q != nil {
+			dst = append(dst, q)
+		}
+		return dst, names, nil
+	}
+	names = exchange.Route(v.lookupExchangeLocked, x, key, headers, names[:0])
+	for _, n := range names {
+		if q := v.queues[n]; q != nil {
+			dst = append(dst, q)
+		}
+	}
+	return dst, names, nil
+}
+
+func (v *Vhost) lookupExchangeLocked(name string) *exchange.Exchange { return v.exchanges[name] }
+
+// String names the vhost for logs.
+func (v *Vhost) String() string { return fmt.Sprintf("vhost %q", v.Name) }
