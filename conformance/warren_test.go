@@ -1,0 +1,29 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/warren-mq/warren/amqp"
+)
+
+// startWarren starts an in-process Warren on a loopback port with its data in dir and
+// returns its amqp:// URL and a function that stops it.
+func startWarren(dir string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := amqp.NewServer(amqp.DefaultConfig())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-served
+	}
+	return fmt.Sprintf("amqp://guest:guest@%s/", ln.Addr()), stop, nil
+}
