@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the broker's configuration. Each setting comes, in rising precedence,
+// from its default, the config file, the environment (WARREN_<KEY>, with dots as
+// underscores) and the command line.
+type config struct {
+	Listen        string        // listen: AMQP listener address
+	DataDir       string        // data_dir: where durable data lives
+	LogFormat     string        // log.format: console or json
+	LogLevel      string        // log.level: debug, info, warn, error
+	DefaultUser   string        // default_user: the user created at first start
+	DefaultPass   string        // default_pass: its password
+	LoopbackUsers []string      // loopback_users: users that may log in from loopback only
+	Heartbeat     time.Duration // heartbeat: seconds proposed in connection.tune
+	FrameMax      uint32        // frame_max: largest frame accepted
+	ChannelMax    uint16        // channel_max: highest channel number
+}
+
+func defaultConfig() config {
+	return config{
+		Listen:        "0.0.0.0:5672",
+		DataDir:       "./data",
+		LogFormat:     "console",
+		LogLevel:      "info",
+		DefaultUser:   "guest",
+		DefaultPass:   "guest",
+		LoopbackUsers: []string{"guest"},
+		Heartbeat:     60 * time.Second,
+		FrameMax:      131072,
+		ChannelMax:    2047,
+	}
+}
+
+// set applies one key = value setting.
+func (c *config) set(key, value string) error {
+	switch key {
+	case "listen":
+		c.Listen = value
+	case "data_dir":
+		c.DataDir = value
+	case "log.format":
+		if value != "console" && value != "json" {
+			return fmt.Errorf("log.format must be console or json, not %q", value)
+		}
+		c.LogFormat = value
+	case "log.level":
+		c.LogLevel = value
+	case "default_user":
+		c.DefaultUser = value
+	case "default_pass":
+		c.DefaultPass = value
+	case "loopback_users":
+		c.LoopbackUsers = nil
+		for _, u := range strings.Split(value, ",") {
+			if u = strings.TrimSpace(u); u != "" && u != "none" {
+				c.LoopbackUsers = append(c.LoopbackUsers, u)
+			}
+		}
+	case "heartbeat":
+		n, err := strconv.ParseUint(value, 10, 16)
+		if err != nil {
+			return fmt.Errorf("heartbeat: %v", err)
+		}
+		c.Heartbeat = time.Duration(n) * time.Second
+	case "frame_max":
+		n, err := strconv.ParseUint(value, 10, 32)
+		if err != nil || n < 4096 {
+			return fmt.Errorf("frame_max must be a number >= 4096, not %q", value)
+		}
+		c.FrameMax = uint32(n)
+	case "channel_max":
+		n, err := strconv.ParseUint(value, 10, 16)
+		if err != nil || n == 0 {
+			return fmt.Errorf("channel_max must be a number from 1 to 65535, not %q", value)
+		}
+		c.ChannelMax = uint16(n)
+	default:
+		return fmt.Errorf("unknown setting %q", key)
+	}
+	return nil
+}
+
+// keys lists every setting, for the environment and the usage text.
+var keys = []string{"listen", "data_dir", "log.format", "log.level", "default_user", "default_pass",
+	"loopback_users", "heartbeat", "frame_max", "channel_max"}
+
+// parseFile reads settings in RabbitMQ's rabbitmq.conf style: one "key = value" a
+// line, '#' comments.
+func (c *config) parseFile(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return fmt.Errorf("%s:%d: want key = value", name, n)
+		}
+		if err := c.set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+			return fmt.Errorf("%s:%d: %v", name, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+func envName(key string) string {
+	return "WARREN_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
+}
+
+// load builds the configuration from file, environment and arguments.
+func load(args []string, getenv func(string) string) (config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("warren", flag.ContinueOnError)
+	configFile := fs.String("config", getenv("WARREN_CONFIG_FILE"), "config file (key = value lines); env WARREN_CONFIG_FILE")
+	flagKey := map[string]string{} // flag name -> setting
+	for _, k := range keys {
+		name := strings.NewReplacer(".", "-", "_", "-").Replace(k)
+		flagKey[name] = k
+		fs.String(name, "", "setting "+k+"; env "+envName(k))
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if *configFile != "" {
+		f, err := os.Open(*configFile)
+		if err != nil {
+			return cfg, err
+		}
+		err = cfg.parseFile(f, *configFile)
+		f.Close()
+		if err != nil {
+			return cfg, err
+		}
+	}
+	for _, k := range keys {
+		if v := getenv(envName(k)); v != "" {
+			if err := cfg.set(k, v); err != nil {
+				return cfg, fmt.Errorf("%s: %v", envName(k), err)
+			}
+		}
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if k, ok := flagKey[f.Name]; ok && err == nil {
+			if err = cfg.set(k, f.Value.String()); err != nil {
+				err = fmt.Errorf("--%s: %v", f.Name, err)
+			}
+		}
+	})
+	return cfg, err
+}

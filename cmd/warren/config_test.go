@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "warren.conf")
+	conf := "# comment\nlisten = 127.0.0.1:6000\ndata_dir = /from/file\nheartbeat = 30\nlog.format = json\n"
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"WARREN_CONFIG_FILE": file, "WARREN_DATA_DIR": "/from/env", "WARREN_LOOPBACK_USERS": "none"}
+	cfg, err := load([]string{"--listen", "127.0.0.1:7000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:7000" {
+		t.Errorf("listen = %q, want the flag's", cfg.Listen)
+	}
+	if cfg.DataDir != "/from/env" {
+		t.Errorf("data_dir = %q, want the environment's", cfg.DataDir)
+	}
+	if cfg.Heartbeat != 30*time.Second || cfg.LogFormat != "json" {
+		t.Errorf("heartbeat %v, log.format %q: want the file's", cfg.Heartbeat, cfg.LogFormat)
+	}
+	if len(cfg.LoopbackUsers) != 0 {
+		t.Errorf("loopback_users = %v, want none", cfg.LoopbackUsers)
+	}
+	if cfg.FrameMax != 131072 || cfg.DefaultUser != "guest" {
+		t.Errorf("defaults lost: %+v", cfg)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"--frame-max", "100"},
+		{"--log-format", "xml"},
+		{"--heartbeat", "-1"},
+		{"--nonsense"},
+	} {
+		if _, err := load(args, none); err == nil {
+			t.Errorf("load(%q) succeeded, want an error", args)
+		}
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.conf")
+	os.WriteFile(file, []byte("no_such_key = 1\n"), 0o644)
+	if _, err := load([]string{"--config", file}, none); err == nil {
+		t.Error("unknown key in config file accepted")
+	}
+}

@@ -1,0 +1,100 @@
+// Command warren is the Warren broker: an AMQP 0-9-1 server that RabbitMQ clients
+// connect to unchanged.
+//
+//	warren [--listen HOST:PORT] [--data-dir DIR] [--config FILE] [--log-format console|json] ...
+//
+// Every flag has an environment variable (WARREN_LISTEN, WARREN_DATA_DIR, ...) and a
+// config file key (listen, data_dir, ...); see config.go. On SIGTERM or SIGINT it
+// closes every client connection with 320 CONNECTION_FORCED and exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/warren-mq/warren/amqp"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "warren:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	sc := amqp.DefaultConfig()
+	sc.Users = map[string]string{cfg.DefaultUser: cfg.DefaultPass}
+	sc.LoopbackUsers = cfg.LoopbackUsers
+	sc.Heartbeat = cfg.Heartbeat
+	sc.FrameMax = cfg.FrameMax
+	sc.ChannelMax = cfg.ChannelMax
+	sc.Logger = log
+	srv := amqp.NewServer(sc)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("warren started", zap.String("version", amqp.Version), zap.String("listen", ln.Addr().String()),
+		zap.String("data_dir", cfg.DataDir))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case sig := <-sigs:
+		log.Info("shutting down", zap.String("signal", sig.String()))
+	case err := <-served:
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(ctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, amqp.ErrServerClosed) {
+		log.Warn("listener", zap.Error(serr))
+	}
+	log.Info("warren stopped")
+	return err
+}
+
+func newLogger(format, level string) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	var zc zap.Config
+	if format == "json" {
+		zc = zap.NewProductionConfig()
+	} else {
+		zc = zap.NewDevelopmentConfig()
+		zc.DisableStacktrace = true
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.Sampling = nil
+	return zc.Build()
+}
