@@ -114,7 +114,8 @@ func (c *conn) loop() {
 		if done := c.frame(f); done {
 			return
 		}
-		if c.r.Buffered() == 0 {
+		if !c.r.FrameBuffered() {
+			// The next read may block: confirms batched so far go out now.
 			c.flushConfirms()
 		}
 	}

@@ -59,6 +59,18 @@ func (r *FrameReader) MaxFrameSize() uint32 { return r.maxFrame }
 // ReadFrame that may block, i.e. when Buffered cannot hold a whole frame.
 func (r *FrameReader) Buffered() int { return r.w - r.r }
 
+// FrameBuffered reports whether a whole frame is buffered, so that the next
+// ReadFrame returns without reading from the stream. A connection batches its
+// replies while it does, and sends them before a ReadFrame that may block.
+func (r *FrameReader) FrameBuffered() bool {
+	n := r.w - r.r
+	if n < frameHeaderSize {
+		return false
+	}
+	size := binary.BigEndian.Uint32(r.buf[r.r+3:])
+	return uint64(n) >= uint64(size)+FrameOverhead
+}
+
 // ReadProtocolHeader reads exactly 8 octets: the protocol header a client
 // sends before any frame. It does not check them (compare with
 // ProtocolHeader). A stream that ends before 8 octets gives io.EOF if it

@@ -388,3 +388,23 @@ func TestFrameReaderRetriesAfterReadError(t *testing.T) {
 		}
 	}
 }
+
+func TestFrameReaderFrameBuffered(t *testing.T) {
+	one := AppendMethodFrame(nil, 1, &BasicAck{DeliveryTag: 1})
+	stream := append(bytes.Clone(one), one[:len(one)-1]...) // a frame and most of another
+	r := NewFrameReader(bytes.NewReader(stream))
+	if r.FrameBuffered() {
+		t.Fatal("FrameBuffered before reading")
+	}
+	if _, err := r.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() == 0 || r.FrameBuffered() {
+		t.Fatalf("after one frame: Buffered %d, FrameBuffered %v; want a partial frame, not a whole one", r.Buffered(), r.FrameBuffered())
+	}
+	r = NewFrameReader(bytes.NewReader(append(bytes.Clone(one), one...)))
+	r.ReadFrame()
+	if !r.FrameBuffered() {
+		t.Fatal("a whole second frame is buffered but FrameBuffered is false")
+	}
+}
