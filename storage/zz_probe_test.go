@@ -1,0 +1,2 @@
+package storage
+import _ "github.com/dgraph-io/badger/v4"
