@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet generate conformance conformance-rabbitmq fuzz clean
+.PHONY: all build run test vet generate conformance conformance-rabbitmq clients fuzz clean
 
 all: build
 
@@ -31,6 +31,11 @@ conformance:
 # The same suite against Debian's RabbitMQ, installed if missing and started on loopback.
 conformance-rabbitmq:
 	bash conformance/rabbitmq.sh run
+
+# Smoke scripts for pika, kombu, php-amqplib, Node amqplib and rabbitmq-c's tools against
+# Warren (their packages are installed if missing); AMQP_URL=... runs them against another broker.
+clients:
+	bash conformance/clients/run.sh
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

@@ -40,6 +40,10 @@ type channel struct {
 	nextTag         uint64
 	unacked         unackedSet
 	consumers       map[string]*consumer
+	// While the channel deletes a queue, the basic.cancel for its own consumers
+	// of that queue waits here, to follow queue.delete-ok as in RabbitMQ.
+	holdCancels bool
+	heldCancels []string
 }
 
 func newChannel(c *conn, id uint16) *channel {
@@ -112,8 +116,19 @@ func (ch *channel) dispatch(m wire.Method) *wire.Error {
 		if err != nil {
 			return err
 		}
+		ch.mu.Lock()
+		ch.holdCancels = true
+		ch.mu.Unlock()
 		n, err := ch.vhost().DeleteQueue(name, m.IfUnused, m.IfEmpty, ch.conn)
-		return ch.reply(m.NoWait, err, &wire.QueueDeleteOk{MessageCount: uint32(n)})
+		err = ch.reply(m.NoWait, err, &wire.QueueDeleteOk{MessageCount: uint32(n)})
+		ch.mu.Lock()
+		held := ch.heldCancels
+		ch.holdCancels, ch.heldCancels = false, nil
+		ch.mu.Unlock()
+		for _, tag := range held {
+			ch.conn.w.method(ch.id, &wire.BasicCancel{ConsumerTag: tag, NoWait: true})
+		}
+		return err
 
 	case *wire.BasicQos:
 		return ch.basicQos(m)
@@ -336,7 +351,7 @@ func (ch *channel) basicGet(m *wire.BasicGet) *wire.Error {
 			RoutingKey:   d.Msg.RoutingKey,
 			MessageCount: uint32(remaining),
 		})
-		return appendContent(b, ch.id, d.Msg.Props, d.Msg.Body, frameMax)
+		return appendContent(b, ch.id, d.Msg, frameMax)
 	})
 	ch.mu.Unlock()
 	return nil

@@ -2,6 +2,7 @@ package amqp
 
 import (
 	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/message"
 	"github.com/warren-mq/warren/queue"
 )
 
@@ -55,7 +56,7 @@ func (k *consumer) Deliver(d queue.Delivery) bool {
 			Exchange:    d.Msg.Exchange,
 			RoutingKey:  d.Msg.RoutingKey,
 		})
-		return appendContent(b, ch.id, d.Msg.Props, d.Msg.Body, frameMax)
+		return appendContent(b, ch.id, d.Msg, frameMax)
 	})
 	return true
 }
@@ -71,14 +72,24 @@ func (k *consumer) Cancelled() {
 	}
 	k.cancelled = true
 	delete(ch.consumers, k.tag)
+	notify := ch.conn.clientCaps["consumer_cancel_notify"] == true
+	if notify && ch.holdCancels {
+		ch.heldCancels = append(ch.heldCancels, k.tag)
+		notify = false
+	}
 	ch.mu.Unlock()
-	if ch.conn.clientCaps["consumer_cancel_notify"] == true {
+	if notify {
 		ch.conn.w.method(ch.id, &wire.BasicCancel{ConsumerTag: k.tag, NoWait: true})
 	}
 }
 
-// appendContent appends a basic content header frame and the body frames.
-func appendContent(b []byte, channel uint16, props wire.Properties, body []byte, frameMax uint32) []byte {
-	b = wire.AppendHeaderFrame(b, channel, classBasic, uint64(len(body)), &props)
-	return wire.AppendBodyFrames(b, channel, body, frameMax)
+// appendContent appends m's content header frame, with the publisher's property
+// octets where it has them, and its body frames.
+func appendContent(b []byte, channel uint16, m *message.Message, frameMax uint32) []byte {
+	if m.RawProps != nil {
+		b = wire.AppendRawHeaderFrame(b, channel, classBasic, uint64(len(m.Body)), m.RawProps)
+	} else {
+		b = wire.AppendHeaderFrame(b, channel, classBasic, uint64(len(m.Body)), &m.Props)
+	}
+	return wire.AppendBodyFrames(b, channel, m.Body, frameMax)
 }

@@ -13,7 +13,8 @@ type pending struct {
 	exchange, routingKey string
 	mandatory            bool
 	haveHeader           bool
-	overflow             bool // more body than the header declared: never completes
+	rawProps             []byte // the header's property octets, passed through to consumers
+	overflow             bool   // more body than the header declared: never completes
 	props                wire.Properties
 	size                 uint64
 	body                 []byte
@@ -74,6 +75,7 @@ func (ch *channel) content(f wire.Frame) *wire.Error {
 			return wire.Errorf(wire.PreconditionFailed, "message size %d is larger than configured max size %d", size, max).For(p.method)
 		}
 		p.haveHeader, p.size, p.props = true, size, props
+		p.rawProps = append([]byte(nil), f.Payload[wire.ContentHeaderPropertiesOffset:]...)
 		if size == 0 {
 			return ch.contentComplete()
 		}
@@ -115,7 +117,7 @@ func (ch *channel) published() *wire.Error {
 		return wire.Errorf(wire.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
 			p.props.UserID, ch.conn.user).For(p.method)
 	}
-	msg := &message.Message{Exchange: p.exchange, RoutingKey: p.routingKey, Props: p.props, Body: p.body}
+	msg := &message.Message{Exchange: p.exchange, RoutingKey: p.routingKey, Props: p.props, RawProps: p.rawProps, Body: p.body}
 	qs, names, err := ch.vhost().Route(p.exchange, p.routingKey, p.props.Headers, ch.routeQueues[:0], ch.routeNames)
 	ch.routeNames = names
 	if err != nil {
@@ -158,7 +160,7 @@ func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bo
 				Exchange:   msg.Exchange,
 				RoutingKey: msg.RoutingKey,
 			})
-			return appendContent(b, ch.id, msg.Props, msg.Body, frameMax)
+			return appendContent(b, ch.id, msg, frameMax)
 		})
 	}
 }

@@ -509,7 +509,7 @@ func (c *rawConn) sendStartOk(opts rawOptions) {
 	var e rawEncoder
 	e.table(rawTable{
 		{"product", rawLongstr("warren-conformance-raw")},
-		{"capabilities", rawTable{{"authentication_failure_close", true}}},
+		{"capabilities", rawTable{{"authentication_failure_close", true}, {"consumer_cancel_notify", true}}},
 	})
 	e.shortstr(mechanism)
 	e.longstr(response)

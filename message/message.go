@@ -2,7 +2,11 @@
 // message as the broker keeps it between publish and the last ack.
 package message
 
-import "github.com/warren-mq/warren/amqp/wire"
+import (
+	"sync/atomic"
+
+	"github.com/warren-mq/warren/amqp/wire"
+)
 
 // Message is a published message. It is immutable once published: a message routed
 // to several queues is shared by all of them, so no part may change it in place.
@@ -10,7 +14,18 @@ type Message struct {
 	Exchange   string
 	RoutingKey string
 	Props      wire.Properties
-	Body       []byte
+	// RawProps are the property flags and list as the publisher encoded them,
+	// delivered byte for byte (header table key order included); nil when the
+	// properties were made by the broker, which then encodes Props.
+	RawProps []byte
+	Body     []byte
+
+	// ID is the message's id in the store, or 0 when it is not stored (transient,
+	// or routed to no durable queue). A stored message is stored once, however
+	// many durable queues hold it.
+	ID uint64
+	// refs counts the durable queues that hold the stored copy.
+	refs atomic.Int32
 }
 
 // Persistent reports whether the publisher asked for delivery-mode 2.
@@ -20,3 +35,10 @@ func (m *Message) Persistent() bool {
 
 // Size is the number of body octets, the figure length limits and memory budgets count.
 func (m *Message) Size() int { return len(m.Body) }
+
+// Ref records one more durable queue holding the stored copy.
+func (m *Message) Ref() { m.refs.Add(1) }
+
+// Unref records that a durable queue is done with the stored copy; it reports
+// true when it was the last, and the stored copy is to be deleted.
+func (m *Message) Unref() bool { return m.refs.Add(-1) == 0 }

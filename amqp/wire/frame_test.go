@@ -408,3 +408,13 @@ func TestFrameReaderFrameBuffered(t *testing.T) {
 		t.Fatal("a whole second frame is buffered but FrameBuffered is false")
 	}
 }
+
+func TestAppendRawHeaderFrame(t *testing.T) {
+	p := Properties{Flags: FlagHeaders | FlagContentType, ContentType: "text/plain", Headers: Table{"b": int32(1), "a": "x"}}
+	want := AppendHeaderFrame(nil, 3, 60, 42, &p)
+	payload := AppendContentHeader(nil, 60, 42, &p)
+	got := AppendRawHeaderFrame(nil, 3, 60, 42, payload[ContentHeaderPropertiesOffset:])
+	if !bytes.Equal(got, want) {
+		t.Fatalf("raw header frame\n got %v\nwant %v", got, want)
+	}
+}

@@ -65,3 +65,21 @@ func AppendHeartbeatFrame(dst []byte) []byte {
 func effectiveFrameMax(n uint32) uint32 {
 	return max(n, FrameMinSize)
 }
+
+// ContentHeaderPropertiesOffset is where the property flags start in a content
+// header payload, after class-id, weight and body-size.
+const ContentHeaderPropertiesOffset = 12
+
+// AppendRawHeaderFrame appends a content header frame whose property flags and
+// property list are rawProps, as a publisher encoded them (the content header
+// payload from ContentHeaderPropertiesOffset on): a broker passes them through
+// byte for byte, as RabbitMQ does, keeping the order of header table keys.
+func AppendRawHeaderFrame(dst []byte, channel uint16, classID uint16, bodySize uint64, rawProps []byte) []byte {
+	start := len(dst)
+	dst = appendFrameHeader(dst, FrameHeader, channel)
+	dst = appendUint16(dst, classID)
+	dst = append(dst, 0, 0) // weight
+	dst = appendUint64(dst, bodySize)
+	dst = append(dst, rawProps...)
+	return endFrame(dst, start)
+}
