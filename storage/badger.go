@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"go.uber.org/zap"
+)
+
+// ErrNotFound is wrapped by ReadMessages for a message id that is not stored.
+var ErrNotFound = errors.New("storage: message not found")
+
+// Badger is the Store on disk: one Badger database in a data directory, written
+// through a group committer. Its methods are safe for concurrent use.
+type Badger struct {
+	dir  string
+	opts Options
+	db   *badger.DB
+	log  *zap.Logger
+	life lifecycle
+	c    *committer
+
+	// maint serializes Badger's operations that stop and restart compactions
+	// (DropPrefix, Flatten): they must not overlap.
+	maint sync.Mutex
+	// gcMu serializes value-log GC runs (Badger refuses overlapping ones).
+	gcMu sync.Mutex
+
+	stop     chan struct{}  // closed by Close: background loops end
+	bg       sync.WaitGroup // the background loops (gcLoop, trimLoop)
+	trimKick chan struct{}
+	gcKick   chan struct{}
+	trims    atomic.Uint64
+
+	// Owned by the committer goroutine (writeGroup): key and small-value
+	// storage reused from group to group; message bytes written since the
+	// trimmer and value-log GC were last woken.
+	arena     []byte
+	sinceTrim int
+	sinceGC   int64
+}
+
+var _ Store = (*Badger)(nil)
+
+// Open opens the store in dir, creating dir and an empty store if dir is missing
+// or empty. A directory of another format version is refused with an error
+// wrapping ErrIncompatible, and a non-empty directory without Warren's format
+// marker is refused; neither is written to. Close the store when done.
+func Open(dir string, opts Options) (*Badger, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(opts.badgerOptions(dir))
+	if err != nil {
+		return nil, fmt.Errorf("storage: open Badger database in %s: %w", dir, err)
+	}
+	s := &Badger{dir: dir, opts: opts, db: db, log: opts.Logger,
+		stop: make(chan struct{}), trimKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	s.c = newCommitter(s, opts.QueueDepth, opts.MaxGroupOps, opts.MaxGroupBytes, true)
+	if opts.GCInterval > 0 {
+		s.bg.Add(1)
+		go s.gcLoop()
+	}
+	if opts.TrimMappedAbove > 0 {
+		s.bg.Add(1)
+		go s.trimLoop()
+	}
+	return s, nil
+}
+
+// CommitStats reports the group committer's work so far.
+func (s *Badger) CommitStats() CommitStats { return s.c.stats() }
+
+// Trims reports how many times the store has asked the kernel to reclaim the
+// pages of its mapped files (see Options.TrimMappedAbove).
+func (s *Badger) Trims() uint64 { return s.trims.Load() }
+
+// Dir is the data directory the store was opened in.
+func (s *Badger) Dir() string { return s.dir }
+
+// Submit implements Store. A nil done is allowed. Submit blocks while
+// Options.QueueDepth batches are waiting; so done, which runs on the committer's
+// goroutine, must not call Submit.
+func (s *Badger) Submit(b *Batch, done func(error)) {
+	if b == nil {
+		b = &Batch{}
+	}
+	r := &request{batch: b, done: done, failed: checkBatch(b)}
+	if err := s.life.enter(); err != nil {
+		if done != nil {
+			go done(err)
+		}
+		return
+	}
+	defer s.life.exit()
+	s.c.submit(r)
+}
+
+// PutDefinition implements Store.
+func (s *Badger) PutDefinition(kind Kind, key string, value []byte) error {
+	return s.writeDefinition(&definitionOp{kind: kind, key: key, value: value})
+}
+
+// DeleteDefinition implements Store.
+func (s *Badger) DeleteDefinition(kind Kind, key string) error {
+	return s.writeDefinition(&definitionOp{kind: kind, key: key, delete: true})
+}
+
+func (s *Badger) writeDefinition(d *definitionOp) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.exit()
+	return s.c.do(&request{def: d})
+}
+
+// Close implements Store: it refuses new calls, waits for those in progress and
+// for every submitted batch (their done runs), stops value-log GC and closes
+// Badger. A second Close returns ErrClosed.
+func (s *Badger) Close() error {
+	if !s.life.shut() {
+		return ErrClosed
+	}
+	s.c.close()
+	close(s.stop)
+	s.bg.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("storage: close %s: %w", s.dir, err)
+	}
+	return nil
+}

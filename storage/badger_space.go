@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"go.uber.org/zap"
+)
+
+// Reclaiming space. A deleted key leaves a tombstone that compaction drops when
+// it reaches the lowest level holding the key; a message body in the value log
+// is reclaimed when value-log GC rewrites its file. A dropped queue's index goes
+// at once with DropPrefix, which removes the keys from the tables themselves.
+
+// dropPrefixAbove is the number of index entries above which DropQueue uses
+// Badger's DropPrefix; a smaller queue's entries are deleted one by one, which
+// leaves tombstones but does not stall writes to flush and compact.
+const dropPrefixAbove = 4096
+
+// DropQueue implements Store. It runs on the committer's goroutine, after every
+// batch submitted before it. A large queue's index goes with Badger's
+// DropPrefix, which removes the keys from the tables themselves but blocks
+// writes while it flushes the memtables and rewrites the tables holding them
+// (and waits for a running Compact's Flatten).
+func (s *Badger) DropQueue(queueID uint64) error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.exit()
+	return s.c.do(&request{barrier: func() error {
+		if err := s.dropQueue(queueID); err != nil {
+			return fmt.Errorf("storage: drop queue %d: %w", queueID, err)
+		}
+		return nil
+	}})
+}
+
+func (s *Badger) dropQueue(queueID uint64) error {
+	prefix := appendIndexPrefix(nil, queueID)
+	delivered := appendDeliveredKey(nil, queueID)
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, prefix, func(item *badger.Item) error {
+			if len(keys) > dropPrefixAbove {
+				return errStop
+			}
+			keys = append(keys, item.KeyCopy(nil))
+			return nil
+		})
+	})
+	switch {
+	case errors.Is(err, errStop):
+		s.maint.Lock()
+		defer s.maint.Unlock()
+		return s.db.DropPrefix(prefix, delivered)
+	case err != nil:
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range append(keys, delivered) {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	if !s.opts.SyncWrites {
+		return s.db.Sync()
+	}
+	return nil
+}
+
+// errStop ends an iteration early.
+var errStop = errors.New("stop")
+
+// Compact reclaims space now: it flushes the memtables and compacts level 0
+// (through DropPrefix of a scratch key, in the committer's order), has Badger
+// compact the LSM tree until it is one level (Flatten), which drops tombstones
+// and deleted versions, then runs value-log GC until no file qualifies. Writes go
+// on meanwhile, except while the memtables are flushed. Call it after large
+// drains; it can take seconds. The value-log file being written is not
+// reclaimed (see Options.ValueThreshold).
+func (s *Badger) Compact() error {
+	if err := s.life.enter(); err != nil {
+		return err
+	}
+	defer s.life.exit()
+	if err := s.c.do(&request{barrier: s.flushMemtables}); err != nil {
+		return err
+	}
+	s.maint.Lock()
+	err := s.db.Flatten(2)
+	s.maint.Unlock()
+	if err != nil {
+		return fmt.Errorf("storage: compact: %w", err)
+	}
+	if _, err := s.runGC(); err != nil {
+		return fmt.Errorf("storage: value-log GC: %w", err)
+	}
+	return nil
+}
+
+// flushMemtables writes a scratch key and drops it: DropPrefix flushes every
+// memtable to level 0 (leaving the scratch key out) and compacts level 0 into the
+// next level. Badger has no other way to ask for either. It runs on the
+// committer's goroutine, Badger's only other writer.
+func (s *Badger) flushMemtables() error {
+	s.maint.Lock()
+	defer s.maint.Unlock()
+	scratch := []byte{prefixScratch}
+	err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(scratch, nil) })
+	if err == nil {
+		err = s.db.DropPrefix(scratch)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: flush memtables: %w", err)
+	}
+	return nil
+}
+
+// gcLoop runs value-log GC every Options.GCInterval, and when the committer
+// has written a value-log file's worth, until Close.
+func (s *Badger) gcLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(s.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.gcKick:
+		}
+		if n, err := s.runGC(); err != nil {
+			s.log.Warn("value-log GC failed", zap.String("dir", s.dir), zap.Error(err))
+		} else if n > 0 {
+			s.log.Debug("value-log GC", zap.String("dir", s.dir), zap.Int("files", n))
+		}
+	}
+}
+
+// runGC rewrites value-log files while one has at least Options.GCDiscardRatio
+// garbage, and returns how many it rewrote. It stops early on Close.
+func (s *Badger) runGC() (files int, err error) {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+	for {
+		select {
+		case <-s.stop:
+			return files, nil
+		default:
+		}
+		err := s.db.RunValueLogGC(s.opts.GCDiscardRatio)
+		switch {
+		case err == nil:
+			files++
+		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
+			return files, nil
+		case errors.Is(err, badger.ErrBlockedWrites):
+			return files, nil // a DropPrefix is running; the next run retries
+		default:
+			return files, err
+		}
+	}
+}
+
+// Usage implements Store: the disk blocks allocated to the files of the data
+// directory (Badger preallocates sparse files, so their length would overstate it).
+func (s *Badger) Usage() (int64, error) {
+	if err := s.life.enter(); err != nil {
+		return 0, err
+	}
+	defer s.life.exit()
+	return DiskUsage(s.dir)
+}

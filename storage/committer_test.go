@@ -1,0 +1,155 @@
+package storage
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeWriter records the groups it is given; it blocks in writeGroup until
+// released, so that tests can let requests pile up.
+type fakeWriter struct {
+	mu      sync.Mutex
+	groups  [][]int // the first MsgID of each request's batch, per group
+	gate    chan struct{}
+	entered chan struct{}
+	fail    error
+}
+
+func (f *fakeWriter) writeGroup(group []*request) error {
+	f.entered <- struct{}{}
+	<-f.gate
+	var ids []int
+	for _, r := range group {
+		ids = append(ids, int(r.batch.Ops[0].MsgID))
+	}
+	f.mu.Lock()
+	f.groups = append(f.groups, ids)
+	f.mu.Unlock()
+	return f.fail
+}
+
+func oneOp(id uint64, size int) *Batch {
+	return &Batch{Ops: []Op{{Kind: OpPutMessage, MsgID: id, Data: make([]byte, size)}}}
+}
+
+// TestCommitterGroups checks that requests queued while a group is written form
+// the next group, within its bounds, and that a barrier ends a group.
+func TestCommitterGroups(t *testing.T) {
+	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
+	c := newCommitter(f, 100, 3, 1000, false)
+	var mu sync.Mutex
+	var dones []int
+	done := func(i int) func(error) {
+		return func(err error) {
+			mu.Lock()
+			dones = append(dones, i)
+			mu.Unlock()
+		}
+	}
+	c.submit(&request{batch: oneOp(1, 1), done: done(1)})
+	<-f.entered // group [1] is being written; the rest queue up
+	for i := 2; i <= 6; i++ {
+		c.submit(&request{batch: oneOp(uint64(i), 1), done: done(i)})
+	}
+	c.submit(&request{batch: oneOp(7, 900), done: done(7)})
+	c.submit(&request{batch: oneOp(8, 200), done: done(8)}) // over MaxGroupBytes with 7
+	barrierRan := make(chan []int, 1)
+	c.submit(&request{barrier: func() error {
+		mu.Lock()
+		barrierRan <- slices.Clone(dones)
+		mu.Unlock()
+		return nil
+	}, done: done(100)})
+	c.submit(&request{batch: oneOp(9, 1), done: done(9)})
+	go func() {
+		for range f.entered {
+			f.gate <- struct{}{}
+		}
+	}()
+	f.gate <- struct{}{}
+	c.close()
+	close(f.entered)
+
+	want := [][]int{{1}, {2, 3, 4}, {5, 6, 7}, {8}, {9}}
+	if !slices.EqualFunc(f.groups, want, slices.Equal) {
+		t.Fatalf("groups %v, want %v", f.groups, want)
+	}
+	if got := <-barrierRan; !slices.Equal(got, []int{1, 2, 3, 4, 5, 6, 7, 8}) {
+		t.Fatalf("barrier ran after %v", got)
+	}
+	if !slices.Equal(dones, []int{1, 2, 3, 4, 5, 6, 7, 8, 100, 9}) {
+		t.Fatalf("dones %v", dones)
+	}
+}
+
+// TestCommitterStickyError checks that a write error goes to every done of its
+// group and, when sticky, to every later request without writing it.
+func TestCommitterStickyError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100), fail: boom}
+	close(f.gate)
+	c := newCommitter(f, 100, 100, 1<<20, true)
+	if err := c.do(&request{batch: oneOp(1, 1)}); !errors.Is(err, boom) {
+		t.Fatalf("first write: %v", err)
+	}
+	f.fail = nil // too late: the store must not pretend
+	if err := c.do(&request{batch: oneOp(2, 1)}); !errors.Is(err, boom) {
+		t.Fatalf("write after a failure: %v, want the failure", err)
+	}
+	if err := c.do(&request{barrier: func() error { t.Error("barrier ran after a failure"); return nil }}); !errors.Is(err, boom) {
+		t.Fatalf("barrier after a failure: %v", err)
+	}
+	c.close()
+	if len(f.groups) != 1 {
+		t.Fatalf("%d groups written, want 1", len(f.groups))
+	}
+}
+
+func TestMemoryFailWrites(t *testing.T) {
+	m := NewMemory()
+	defer m.Close()
+	boom := errors.New("injected")
+	m.FailWrites(boom)
+	var b Batch
+	b.PutMessage(1, []byte("x"))
+	b.PutIndex(1, 1, 1)
+	if err := trySubmit(m, &b); !errors.Is(err, boom) {
+		t.Fatalf("Submit while failing: %v", err)
+	}
+	if err := m.PutDefinition(KindQueue, "q", nil); !errors.Is(err, boom) {
+		t.Fatalf("PutDefinition while failing: %v", err)
+	}
+	if err := m.DeleteDefinition(KindQueue, "q"); !errors.Is(err, boom) {
+		t.Fatalf("DeleteDefinition while failing: %v", err)
+	}
+	if err := m.DropQueue(1); !errors.Is(err, boom) {
+		t.Fatalf("DropQueue while failing: %v", err)
+	}
+	if ids := messageIDs(t, m); len(ids) != 0 {
+		t.Fatalf("a failed batch was applied: %v", ids)
+	}
+	// A batch submitted before FailWrites(nil) fails even if written after.
+	res := make(chan error, 2)
+	m.Submit(&b, func(err error) { res <- err })
+	m.FailWrites(nil)
+	m.Submit(&b, func(err error) { res <- err })
+	for i, want := range []error{boom, nil} {
+		select {
+		case err := <-res:
+			if !errors.Is(err, want) {
+				t.Fatalf("batch %d: %v, want %v", i, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("done not called")
+		}
+	}
+	if ids := messageIDs(t, m); !slices.Equal(ids, []uint64{1}) {
+		t.Fatalf("after FailWrites(nil): ids %v", ids)
+	}
+	if err := m.PutDefinition(KindQueue, "q", nil); err != nil {
+		t.Fatal(err)
+	}
+}

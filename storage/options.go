@@ -1,0 +1,193 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"go.uber.org/zap"
+)
+
+// Options configure a Badger store. Start from DefaultOptions (or TestOptions)
+// and change what you need; Open validates them.
+//
+// Memory: Badger's heap is roughly (MemTableSize x 1.3) x (NumMemtables+1) for
+// memtables + BlockCacheSize + IndexCacheSize + buffers for building tables
+// (a few times MemTableSize, kept in a pool while compactions run), plus the
+// batches in flight (QueueDepth x their size). It does not grow with the number
+// of stored messages: bodies live on disk and are read back on demand. Badger's
+// memory-mapped files are kept near TrimMappedAbove.
+type Options struct {
+	// MemTableSize is the size of one Badger memtable (the in-memory skiplist that
+	// takes writes before they become a level-0 table). Badger's largest single
+	// transaction is 15% of it, and ValueThreshold may not exceed that.
+	MemTableSize int64
+	// NumMemtables is about how many full memtables may wait to be flushed to
+	// disk before writes stall (besides the one taking writes).
+	NumMemtables int
+	// BlockCacheSize bounds Badger's cache of table blocks (bytes). Required when
+	// Compression is on.
+	BlockCacheSize int64
+	// IndexCacheSize bounds the memory used by table indexes and bloom filters
+	// (bytes). 0 keeps every table's index in memory, unbounded, which grows
+	// with the data: keep it non-zero.
+	IndexCacheSize int64
+	// ValueThreshold: values of at least this many bytes (message bodies) are
+	// written once to Badger's value log and only a pointer goes into the LSM
+	// tree; smaller ones (index entries, delivered marks, tiny messages) are kept
+	// in the tree itself. Keeping bodies out of the tree keeps it small: with 1 KiB
+	// messages that made the committer about 3x faster and Badger's heap about 5x
+	// smaller than keeping them in the tree (see the package's benchmarks). The
+	// value log is reclaimed a file at a time by value-log GC; the file being
+	// written is never reclaimed, so up to ValueLogFileSize of garbage can remain
+	// after a full drain.
+	ValueThreshold int64
+	// ValueLogFileSize is the size of one value-log file; value-log GC reclaims
+	// space a whole file at a time.
+	ValueLogFileSize int64
+	// BaseTableSize is the target size of an SSTable at the base level.
+	BaseTableSize int64
+	// NumCompactors is the number of concurrent compaction goroutines (0 or >= 2).
+	NumCompactors int
+	// Compression of table blocks. options.None by default: message bodies are
+	// often compressed already, and it saves the CPU.
+	Compression options.CompressionType
+
+	// SyncWrites makes Badger fsync inside every write, so a group (one
+	// WriteBatch) is durable when it returns. When false the committer calls
+	// DB.Sync once per group instead, which was no faster in the benchmarks and
+	// misses data: DB.Sync syncs only the current memtable log and value-log
+	// file, so the tail of a memtable log or value-log file that Badger switched
+	// away from within the group is not covered by it (the memtable's until it
+	// is flushed, the value-log file's not at all). Keep it true.
+	SyncWrites bool
+
+	// QueueDepth is how many submitted batches may wait for the committer before
+	// Submit blocks (back-pressure).
+	QueueDepth int
+	// MaxGroupOps and MaxGroupBytes bound one commit group: the committer stops
+	// taking queued batches once the group holds this many operations or message
+	// bytes (a single larger batch is still written whole).
+	MaxGroupOps   int
+	MaxGroupBytes int
+
+	// GCInterval is how often value-log GC runs in the background (0 disables
+	// it; Compact still runs it). It also runs after every ValueLogFileSize of
+	// message bytes written. Each run repeats RunValueLogGC while it reclaims a
+	// file. GC only finds garbage that compaction has seen deleted, so space
+	// comes back some memtables after the deletes.
+	GCInterval time.Duration
+	// GCDiscardRatio is the fraction of a value-log file that must be garbage
+	// before GC rewrites it, in (0, 1).
+	GCDiscardRatio float64
+
+	// TrimMappedAbove: Badger reads and writes its files through memory maps,
+	// so whatever it touched stays resident (RssFile) until the kernel needs the
+	// memory, and a large backlog shows as RSS of its size. When the process's
+	// file-backed resident memory passes this many bytes, the store asks the
+	// kernel to reclaim the pages of its tables and value logs (madvise
+	// MADV_PAGEOUT, Linux >= 5.4); later reads fault them back in from disk.
+	// 0 disables it.
+	TrimMappedAbove int64
+	// TrimInterval is how often resident memory is checked (it is also checked
+	// after every 32 MiB of message bytes written).
+	TrimInterval time.Duration
+
+	// Logger receives Badger's messages (its Info messages at Debug level) and
+	// the store's own. nil discards them.
+	Logger *zap.Logger
+}
+
+// DefaultOptions are the broker's: a bounded resident memory for Badger
+// whatever the number of stored messages (see the package's big measurements),
+// durable group commit.
+func DefaultOptions() Options {
+	return Options{
+		MemTableSize:     8 << 20,
+		NumMemtables:     2,
+		BlockCacheSize:   8 << 20,
+		IndexCacheSize:   16 << 20,
+		ValueThreshold:   64,
+		ValueLogFileSize: 64 << 20,
+		BaseTableSize:    2 << 20,
+		NumCompactors:    2,
+		Compression:      options.None,
+		SyncWrites:       true,
+		QueueDepth:       4096,
+		MaxGroupOps:      16384,
+		MaxGroupBytes:    8 << 20,
+		GCInterval:       10 * time.Second,
+		GCDiscardRatio:   0.5,
+		TrimMappedAbove:  64 << 20,
+		TrimInterval:     time.Second,
+	}
+}
+
+// TestOptions are DefaultOptions made smaller for tests: small memtables,
+// caches and value-log files, no background GC or trimming.
+func TestOptions() Options {
+	o := DefaultOptions()
+	o.MemTableSize = 4 << 20
+	o.BlockCacheSize = 2 << 20
+	o.IndexCacheSize = 2 << 20
+	o.ValueLogFileSize = 16 << 20
+	o.QueueDepth = 256
+	o.GCInterval = 0
+	o.TrimMappedAbove = 0
+	return o
+}
+
+// validate reports the first option that cannot work.
+func (o Options) validate() error {
+	switch {
+	case o.MemTableSize < 1<<20:
+		return errors.New("storage: MemTableSize must be at least 1 MiB")
+	case o.NumMemtables < 1:
+		return errors.New("storage: NumMemtables must be at least 1")
+	case o.BlockCacheSize < 0 || o.IndexCacheSize < 0:
+		return errors.New("storage: cache sizes must not be negative")
+	case o.Compression != options.None && o.BlockCacheSize == 0:
+		return errors.New("storage: BlockCacheSize must be set when Compression is on")
+	case o.ValueThreshold <= u64Len || o.ValueThreshold > o.MemTableSize*15/100 || o.ValueThreshold > 1<<20:
+		// Index entries and delivered marks (8 bytes) stay in the tree.
+		return fmt.Errorf("storage: ValueThreshold must be in (%d, min(1 MiB, 15%% of MemTableSize = %d)]", u64Len, o.MemTableSize*15/100)
+	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
+		return errors.New("storage: ValueLogFileSize must be in [1 MiB, 2 GiB)")
+	case o.BaseTableSize < 64<<10:
+		return errors.New("storage: BaseTableSize must be at least 64 KiB")
+	case o.NumCompactors == 1 || o.NumCompactors < 0:
+		return errors.New("storage: NumCompactors must be 0 or at least 2")
+	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1:
+		return errors.New("storage: QueueDepth, MaxGroupOps and MaxGroupBytes must be positive")
+	case o.GCInterval < 0:
+		return errors.New("storage: GCInterval must not be negative")
+	case o.TrimMappedAbove < 0 || (o.TrimMappedAbove > 0 && o.TrimInterval <= 0):
+		return errors.New("storage: TrimMappedAbove must not be negative, and needs a positive TrimInterval")
+	case o.GCDiscardRatio <= 0 || o.GCDiscardRatio >= 1:
+		return errors.New("storage: GCDiscardRatio must be in (0, 1)")
+	}
+	return nil
+}
+
+// badgerOptions translates o into Badger's options for dir.
+func (o Options) badgerOptions(dir string) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(newBadgerLogger(o.Logger)).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(o.NumMemtables).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithValueThreshold(o.ValueThreshold).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithBaseTableSize(o.BaseTableSize).
+		WithNumCompactors(o.NumCompactors).
+		WithCompression(o.Compression).
+		WithSyncWrites(o.SyncWrites).
+		// One writer (the committer) doing blind writes: nothing to conflict.
+		WithDetectConflicts(false).
+		// Expvar metrics are process-global and keyed by directory; not needed.
+		WithMetricsEnabled(false).
+		WithNumGoroutines(2)
+}

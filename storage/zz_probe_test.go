@@ -1,2 +1,0 @@
-package storage
-import _ "github.com/dgraph-io/badger/v4"
