@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet generate conformance conformance-rabbitmq clients fuzz clean
+.PHONY: all build run test vet generate conformance conformance-rabbitmq clients crash-test fuzz clean
 
 all: build
 
@@ -45,3 +45,7 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# Many kill -9 cycles of the crash test (make test runs a few).
+crash-test:
+	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-30} $(GO) test -count=1 -v -run TestCrashKill9 -timeout 60m ./cmd/warren/

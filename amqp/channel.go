@@ -17,21 +17,19 @@ type channel struct {
 	conn *conn
 
 	// Reader goroutine only.
-	closing        bool     // channel.close sent; waiting for close-ok
-	lastQueue      string   // the last queue declared, for the empty-name shortcut
-	prefetchCount  uint32   // for consumers created from now on (basic.qos global=false)
-	pub            *pending // publish awaiting its content, or nil
-	confirm        bool
-	publishSeq     uint64 // confirm mode: sequence number of the last publish
-	confirmPending uint64 // highest sequence number ready to be confirmed
-	confirmSent    uint64
-	dirty          bool
-	tx             bool
-	txPublishes    []txPublish
-	txAcks         []txAck
-	routeQueues    []*queue.Queue // scratch for routing
-	routeNames     []string
-	scratch        []unacked
+	closing       bool      // channel.close sent; waiting for close-ok
+	lastQueue     string    // the last queue declared, for the empty-name shortcut
+	prefetchCount uint32    // for consumers created from now on (basic.qos global=false)
+	pub           *pending  // publish awaiting its content, or nil
+	confirm       *confirms // confirm mode, or nil
+	dirty         bool      // in conn.dirty: confirms to flush before the next blocking read
+	tx            bool
+	txPublishes   []txPublish
+	txAcks        []txAck
+	routeQueues   []*queue.Queue // scratch for routing
+	routeNames    []string
+	routeSeqs     []uint64
+	scratch       []unacked
 
 	mu              sync.Mutex
 	closed          bool // released: no more deliveries
@@ -164,10 +162,12 @@ func (ch *channel) dispatch(m wire.Method) *wire.Error {
 		if ch.tx {
 			return wire.Errorf(wire.PreconditionFailed, "cannot switch from tx to confirm mode")
 		}
-		ch.confirm = true
+		if ch.confirm == nil {
+			ch.confirm = newConfirms()
+		}
 		return ch.reply(m.NoWait, nil, &wire.ConfirmSelectOk{})
 	case *wire.TxSelect:
-		if ch.confirm {
+		if ch.confirm != nil {
 			return wire.Errorf(wire.PreconditionFailed, "cannot switch from confirm to tx mode")
 		}
 		ch.tx = true
@@ -178,7 +178,6 @@ func (ch *channel) dispatch(m wire.Method) *wire.Error {
 			return wire.Errorf(wire.PreconditionFailed, "channel is not transactional")
 		}
 		ch.txCommit()
-		ch.conn.w.method(ch.id, &wire.TxCommitOk{})
 		return nil
 	case *wire.TxRollback:
 		if !ch.tx {
@@ -375,6 +374,9 @@ func (ch *channel) shutdown() {
 		return
 	}
 	ch.closed = true
+	if ch.confirm != nil {
+		ch.confirm.stop()
+	}
 	consumers := make([]*consumer, 0, len(ch.consumers))
 	for _, k := range ch.consumers {
 		k.cancelled = true

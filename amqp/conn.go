@@ -41,6 +41,9 @@ type conn struct {
 	exclusiveQueues map[*queue.Queue]struct{} // queues this connection declared exclusive
 	dirty           []*channel                // channels with confirms to flush
 
+	stopBlocking chan struct{} // closed by forceClose: a blocked publisher stops waiting
+	stopOnce     sync.Once
+
 	mu      sync.Mutex  // guards channels against the writer's dispatchAll
 	closing atomic.Bool // connection.close sent: only close-ok (or close) matters now
 }
@@ -55,6 +58,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		frameMax:        wire.FrameMinSize,
 		channels:        map[uint16]*channel{},
 		exclusiveQueues: map[*queue.Queue]struct{}{},
+		stopBlocking:    make(chan struct{}),
 	}
 	c.w.onDrain = c.dispatchAll
 	return c
@@ -283,6 +287,7 @@ func (c *conn) sendClose(code uint16, text string, classID, methodID uint16) boo
 // forceClose closes the connection from outside its reader (broker shutdown): it
 // sends connection.close and bounds the reader's wait for close-ok.
 func (c *conn) forceClose(reason string) {
+	c.stopOnce.Do(func() { close(c.stopBlocking) })
 	if c.sendClose(wire.ConnectionForced, "CONNECTION_FORCED - "+reason, 0, 0) {
 		c.nc.SetReadDeadline(time.Now().Add(closeOkTimeout))
 	}

@@ -69,7 +69,10 @@ func runSession(t testing.TB, session []byte) {
 	cfg.LoopbackUsers = nil // net.Pipe has no loopback address
 	cfg.HandshakeTimeout = 2 * time.Second
 	cfg.Logger = zap.New(core)
-	srv := NewServer(cfg)
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	client, server := net.Pipe()
 	c := newConn(srv, server)
 	done := make(chan struct{})

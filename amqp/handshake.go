@@ -34,6 +34,7 @@ func serverCapabilities() wire.Table {
 		"consumer_cancel_notify":       true,
 		"authentication_failure_close": true,
 		"per_consumer_qos":             true,
+		"connection.blocked":           true,
 	}
 }
 
@@ -123,7 +124,7 @@ func (c *conn) handshake() (bool, error) {
 	if !ok {
 		return false, c.handshakeFail(m, "connection.open")
 	}
-	v := c.srv.vhosts[open.VirtualHost]
+	v := c.srv.broker.Vhost(open.VirtualHost)
 	if v == nil {
 		c.fail(wire.Errorf(wire.NotAllowed, "vhost %s not found", open.VirtualHost), classConnection, 40)
 		return false, nil

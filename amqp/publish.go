@@ -1,9 +1,12 @@
 package amqp
 
 import (
+	"go.uber.org/zap"
+
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/message"
 	"github.com/warren-mq/warren/queue"
+	"github.com/warren-mq/warren/storage"
 )
 
 // pending is a method with content (basic.publish, or a server-only one a
@@ -31,6 +34,7 @@ func (ch *channel) basicPublish(m *wire.BasicPublish) *wire.Error {
 	if m.Immediate {
 		return wire.Errorf(wire.NotImplemented, "immediate=true")
 	}
+	ch.conn.awaitPublishAllowed()
 	ch.pub = &pending{method: m, exchange: m.Exchange, routingKey: m.RoutingKey, mandatory: m.Mandatory}
 	return nil
 }
@@ -126,31 +130,79 @@ func (ch *channel) published() *wire.Error {
 	}
 	if ch.tx {
 		ch.txPublishes = append(ch.txPublishes, txPublish{msg: msg, queues: append([]*queue.Queue(nil), qs...), mandatory: p.mandatory})
+	} else if ch.confirm != nil {
+		c := ch.confirm
+		tag := c.add(confirmPending)
+		stored := ch.deliver(msg, qs, p.mandatory, func(err error) {
+			if err != nil {
+				ch.conn.log.Error("store write failed: publish nacked", zap.Error(err))
+			}
+			c.complete(tag, err == nil)
+			c.flush(ch.conn.w, ch.id)
+		})
+		if !stored {
+			c.complete(tag, true)
+			if !ch.dirty {
+				ch.dirty = true
+				ch.conn.dirty = append(ch.conn.dirty, ch)
+			}
+		}
 	} else {
-		ch.deliver(msg, qs, p.mandatory)
+		ch.deliver(msg, qs, p.mandatory, nil)
 	}
 	clear(qs)
 	ch.routeQueues = qs[:0]
-	if ch.confirm {
-		ch.publishSeq++
-		ch.confirmPending = ch.publishSeq
-		if !ch.dirty {
-			ch.dirty = true
-			ch.conn.dirty = append(ch.conn.dirty, ch)
-		}
-	}
 	return nil
 }
 
 // deliver hands msg to its queues, or returns it to a mandatory publisher when
-// none took it.
-func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bool) {
-	taken := 0
+// none took it. A persistent message bound for durable queues is stored first:
+// once, with an index entry for each such queue, submitted before any queue
+// shows it to a consumer so that every ack's store write comes after it. deliver
+// reports whether it stored the message; done, if not nil, is then called once
+// the store has it (or failed to write it).
+func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bool, done func(error)) bool {
+	seqs := ch.routeSeqs[:0]
+	var batch *storage.Batch
 	for _, q := range qs {
-		if q.Publish(msg) {
+		var seq uint64
+		if q.Stores(msg) {
+			if batch == nil {
+				b := ch.vhost().Broker()
+				msg.ID = b.NextMessageID()
+				batch = &storage.Batch{}
+				batch.PutMessage(msg.ID, msg.Encode(nil))
+			}
+			seq = q.Reserve()
+			batch.PutIndex(q.ID, seq, msg.ID)
+			msg.Ref()
+		}
+		seqs = append(seqs, seq)
+	}
+	if batch != nil {
+		if done == nil {
+			log := ch.conn.log
+			done = func(err error) {
+				if err != nil {
+					log.Error("store write failed", zap.Error(err))
+				}
+			}
+		}
+		ch.vhost().Broker().Store().Submit(batch, done)
+	}
+	taken := 0
+	for i, q := range qs {
+		var ok bool
+		if seqs[i] != 0 {
+			ok = q.PublishAt(msg, seqs[i])
+		} else {
+			ok = q.Publish(msg)
+		}
+		if ok {
 			taken++
 		}
 	}
+	ch.routeSeqs = seqs
 	if taken == 0 && mandatory {
 		frameMax := ch.conn.frameMax
 		ch.conn.w.append(func(b []byte) []byte {
@@ -163,15 +215,13 @@ func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bo
 			return appendContent(b, ch.id, msg, frameMax)
 		})
 	}
+	return batch != nil
 }
 
-// flushConfirms sends one basic.ack for every publish confirmed since the last.
+// flushConfirms sends the confirms completed so far.
 func (ch *channel) flushConfirms() {
 	ch.dirty = false
-	if ch.closing || ch.closed || ch.confirmPending <= ch.confirmSent {
-		return
+	if ch.confirm != nil && !ch.closing {
+		ch.confirm.flush(ch.conn.w, ch.id)
 	}
-	multiple := ch.confirmPending-ch.confirmSent > 1
-	ch.conn.w.method(ch.id, &wire.BasicAck{DeliveryTag: ch.confirmPending, Multiple: multiple})
-	ch.confirmSent = ch.confirmPending
 }

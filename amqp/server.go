@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/warren-mq/warren/broker"
+	"github.com/warren-mq/warren/storage"
 )
 
 // Config is what a Server needs; DefaultConfig explains each default.
@@ -36,10 +37,27 @@ type Config struct {
 	MaxMessageSize uint64
 	// Logger receives the server's structured logs.
 	Logger *zap.Logger
+	// Store keeps durable definitions and persistent messages; nil keeps
+	// everything in memory.
+	Store storage.Store
+	// DataDir is where the store lives: the disk alarm watches its free space.
+	DataDir string
+	// DiskFreeLimit blocks publishers while free space on DataDir's file system
+	// is below it, like RabbitMQ's disk_free_limit; 0 turns the check off.
+	DiskFreeLimit uint64
+	// MemoryHighWatermark blocks publishers while the broker's resident memory
+	// is above this fraction of the machine's RAM, like RabbitMQ's
+	// vm_memory_high_watermark; 0 turns the check off.
+	MemoryHighWatermark float64
+	// ResourceCheckInterval is how often the resource monitor looks.
+	ResourceCheckInterval time.Duration
+	// Resources reads disk and memory figures; nil reads the machine's.
+	Resources func() (Resources, error)
 }
 
 // DefaultConfig returns RabbitMQ's defaults: guest/guest from loopback only,
-// heartbeat 60 s, frame-max 131072, channel-max 2047, 128 MiB messages.
+// heartbeat 60 s, frame-max 131072, channel-max 2047, 128 MiB messages,
+// publishers blocked below 50 MB of free disk or above 0.4 of RAM.
 func DefaultConfig() Config {
 	return Config{
 		Users:            map[string]string{"guest": "guest"},
@@ -50,6 +68,11 @@ func DefaultConfig() Config {
 		HandshakeTimeout: 10 * time.Second,
 		MaxMessageSize:   128 << 20,
 		Logger:           zap.NewNop(),
+		DataDir:          ".",
+
+		DiskFreeLimit:         50_000_000,
+		MemoryHighWatermark:   0.4,
+		ResourceCheckInterval: time.Second,
 	}
 }
 
@@ -57,7 +80,12 @@ func DefaultConfig() Config {
 type Server struct {
 	cfg    Config
 	log    *zap.Logger
-	vhosts map[string]*broker.Vhost
+	broker *broker.Broker
+
+	alarm       alarm
+	monitorOnce sync.Once
+	monitorStop chan struct{}
+	monitorDone chan struct{}
 
 	mu       sync.Mutex
 	lns      []net.Listener
@@ -69,17 +97,28 @@ type Server struct {
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("amqp: server closed")
 
-// NewServer returns a server with the vhost "/".
-func NewServer(cfg Config) *Server {
+// NewServer returns a server with the vhost "/" and whatever cfg.Store holds.
+func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		vhosts: map[string]*broker.Vhost{"/": broker.NewVhost("/")},
-		conns:  map[*conn]struct{}{},
+	start := time.Now()
+	b, err := broker.Open(cfg.Store)
+	if err != nil {
+		return nil, err
 	}
+	if cfg.Store != nil {
+		cfg.Logger.Info("recovered from the store", zap.Duration("took", time.Since(start)))
+	}
+	if cfg.Resources == nil {
+		dir := cfg.DataDir
+		cfg.Resources = func() (Resources, error) { return machineResources(dir) }
+	}
+	if cfg.ResourceCheckInterval <= 0 {
+		cfg.ResourceCheckInterval = time.Second
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, broker: b, conns: map[*conn]struct{}{},
+		monitorStop: make(chan struct{}), monitorDone: make(chan struct{})}, nil
 }
 
 // Serve accepts connections on ln until Shutdown; each runs in its own goroutine,
@@ -93,6 +132,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
+	s.monitorOnce.Do(func() {
+		go func() {
+			defer close(s.monitorDone)
+			s.monitor(s.monitorStop)
+		}()
+	})
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -133,6 +178,13 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
+	// The monitor ends with the server (if Serve never started it, it never will).
+	s.monitorOnce.Do(func() { close(s.monitorDone) })
+	select {
+	case <-s.monitorStop:
+	default:
+		close(s.monitorStop)
+	}
 	for _, ln := range s.lns {
 		ln.Close()
 	}
@@ -146,6 +198,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	<-s.monitorDone
 	select {
 	case <-done:
 		return nil

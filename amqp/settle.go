@@ -1,6 +1,8 @@
 package amqp
 
 import (
+	"sync/atomic"
+
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/queue"
 )
@@ -103,10 +105,22 @@ func (ch *channel) recover() {
 	ch.dispatchConsumers()
 }
 
-// txCommit applies the transaction's publishes, then its acks.
+// txCommit applies the transaction's publishes, then its acks, and sends
+// tx.commit-ok once the stored publishes are on disk.
 func (ch *channel) txCommit() {
+	w, id := ch.conn.w, ch.id
+	var pending atomic.Int32
+	pending.Store(1) // the commit itself, released below
+	finish := func(error) {
+		if pending.Add(-1) == 0 {
+			w.method(id, &wire.TxCommitOk{})
+		}
+	}
 	for _, p := range ch.txPublishes {
-		ch.deliver(p.msg, p.queues, p.mandatory)
+		pending.Add(1)
+		if !ch.deliver(p.msg, p.queues, p.mandatory, finish) {
+			finish(nil)
+		}
 	}
 	clear(ch.txPublishes)
 	ch.txPublishes = ch.txPublishes[:0]
@@ -115,6 +129,7 @@ func (ch *channel) txCommit() {
 	}
 	ch.txAcks = nil
 	ch.dispatchConsumers()
+	finish(nil)
 }
 
 // txRollback drops the transaction's publishes and makes its acked deliveries

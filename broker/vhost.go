@@ -18,6 +18,7 @@ import (
 // routes under its read lock.
 type Vhost struct {
 	Name string
+	b    *Broker
 
 	mu        sync.RWMutex
 	exchanges map[string]*exchange.Exchange
@@ -38,9 +39,9 @@ var predeclared = []struct {
 	{"amq.rabbitmq.trace", exchange.Topic, true},
 }
 
-// NewVhost returns a vhost with the predeclared exchanges.
-func NewVhost(name string) *Vhost {
-	v := &Vhost{Name: name, exchanges: map[string]*exchange.Exchange{}, queues: map[string]*queue.Queue{}}
+// newVhost returns a vhost with the predeclared exchanges.
+func newVhost(name string, b *Broker) *Vhost {
+	v := &Vhost{Name: name, b: b, exchanges: map[string]*exchange.Exchange{}, queues: map[string]*queue.Queue{}}
 	for _, p := range predeclared {
 		x, err := exchange.New(p.name, p.typ, true, false, p.internal, nil)
 		if err != nil {
@@ -86,6 +87,9 @@ func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, 
 	x, err := exchange.New(name, typ, durable, autoDelete, internal, args)
 	if err != nil {
 		return wire.Errorf(wire.CommandInvalid, "unknown exchange type '%s'", typ)
+	}
+	if err := v.persistExchange(x); err != nil {
+		return err
 	}
 	v.exchanges[name] = x
 	return nil
@@ -145,8 +149,12 @@ func isPredeclared(name string) bool {
 // deleteExchangeLocked removes x and the bindings that name it as destination,
 // which may in turn auto-delete their sources.
 func (v *Vhost) deleteExchangeLocked(x *exchange.Exchange) {
-	delete(v.exchanges, x.Name)
+	for _, b := range x.Bindings() {
+		v.unpersistBinding(x, b)
+	}
 	v.removeDestinationLocked(x.Name, true)
+	v.unpersistExchange(x)
+	delete(v.exchanges, x.Name)
 }
 
 // removeDestinationLocked drops every binding to a deleted queue or exchange and
@@ -154,6 +162,13 @@ func (v *Vhost) deleteExchangeLocked(x *exchange.Exchange) {
 func (v *Vhost) removeDestinationLocked(name string, toExchange bool) {
 	var emptied []*exchange.Exchange
 	for _, src := range v.exchanges {
+		if v.b.store != nil {
+			for _, b := range src.Bindings() {
+				if b.Destination == name && b.ToExchange == toExchange {
+					v.unpersistBinding(src, b)
+				}
+			}
+		}
 		if src.RemoveDestination(name, toExchange) > 0 && src.AutoDelete && src.BindingCount() == 0 {
 			emptied = append(emptied, src)
 		}
@@ -197,11 +212,15 @@ func (v *Vhost) BindExchange(destination, source, key string, args wire.Table, u
 	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
 		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
 	}
+	if err := v.persistBinding(src, b); err != nil {
+		return err
+	}
 	src.Bind(b)
 	return nil
 }
 
 func (v *Vhost) unbindLocked(src *exchange.Exchange, b exchange.Binding) {
+	v.unpersistBinding(src, b)
 	if src.Unbind(b) && src.AutoDelete && src.BindingCount() == 0 {
 		v.deleteExchangeLocked(src)
 	}
@@ -258,8 +277,19 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 		qOwner = owner
 	}
 	q = queue.New(d.Name, v.Name, d.Durable, d.Exclusive, d.AutoDelete, d.Args, qOwner)
+	if d.Durable && !d.Exclusive && v.b.store != nil {
+		q.SetStore(v.b.store, v.b.nextQueueID())
+		// An id can come round again after a restart (ids restart from the highest
+		// stored queue's), and a drop cut short by a crash can leave index entries
+		// behind: a new queue starts from an empty index.
+		if err := v.b.store.DropQueue(q.ID); err != nil {
+			return nil, storeFailed(err)
+		}
+		if err := v.persistQueue(q); err != nil {
+			return nil, err
+		}
+	}
 	v.queues[d.Name] = q
-	// Every queue is bound to the default exchange by its name.
 	return q, nil
 }
 
@@ -322,6 +352,9 @@ func (v *Vhost) BindQueue(queueName, source, key string, args wire.Table, owner 
 	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
 		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
 	}
+	if err := v.persistBinding(src, b); err != nil {
+		return err
+	}
 	src.Bind(b)
 	return nil
 }
@@ -368,8 +401,9 @@ func (v *Vhost) DeleteQueueIf(q *queue.Queue) {
 }
 
 func (v *Vhost) deleteQueueLocked(q *queue.Queue) int {
+	v.removeDestinationLocked(q.Name, false) // while q is in the map: its stored bindings go too
+	v.unpersistQueue(q)
 	delete(v.queues, q.Name)
-	v.removeDestinationLocked(q.Name, false)
 	return q.Delete()
 }
 
@@ -402,6 +436,9 @@ func (v *Vhost) Route(exchangeName, key string, headers wire.Table, dst []*queue
 }
 
 func (v *Vhost) lookupExchangeLocked(name string) *exchange.Exchange { return v.exchanges[name] }
+
+// Broker is the broker the vhost belongs to.
+func (v *Vhost) Broker() *Broker { return v.b }
 
 // String names the vhost for logs.
 func (v *Vhost) String() string { return fmt.Sprintf("vhost %q", v.Name) }

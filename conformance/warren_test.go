@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warren-mq/warren/amqp"
+	"github.com/warren-mq/warren/storage"
 )
 
 // startWarren starts an in-process Warren on a loopback port with its data in dir and
@@ -16,7 +17,20 @@ func startWarren(dir string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := amqp.NewServer(amqp.DefaultConfig())
+	store, err := storage.Open(dir, storage.TestOptions())
+	if err != nil {
+		ln.Close()
+		return "", nil, err
+	}
+	cfg := amqp.DefaultConfig()
+	cfg.Store = store
+	cfg.DataDir = dir
+	srv, err := amqp.NewServer(cfg)
+	if err != nil {
+		ln.Close()
+		store.Close()
+		return "", nil, err
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	stop := func() {
@@ -24,6 +38,7 @@ func startWarren(dir string) (string, func(), error) {
 		defer cancel()
 		srv.Shutdown(ctx)
 		<-served
+		store.Close()
 	}
 	return fmt.Sprintf("amqp://guest:guest@%s/", ln.Addr()), stop, nil
 }

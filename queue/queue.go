@@ -13,6 +13,7 @@ import (
 
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/message"
+	"github.com/warren-mq/warren/storage"
 )
 
 // Delivery is a message handed out by a queue, to a consumer or through get. It is
@@ -47,8 +48,15 @@ type Queue struct {
 	Args       wire.Table
 	// Owner identifies the connection that declared an exclusive queue.
 	Owner any
+	// ID is the queue's id in the store (durable queues; see SetStore).
+	ID uint64
+
+	store storage.Store // nil: nothing this queue holds is stored
 
 	mu          sync.Mutex
+	pending     storage.Batch // store operations made under mu, submitted by unlock
+	delivered   uint64        // highest stored seq delivered at least once
+	markedUpTo  uint64        // the delivered mark last submitted
 	ready       readyList
 	nextSeq     uint64
 	consumers   []consumerEntry
@@ -69,11 +77,50 @@ func New(name, vhost string, durable, exclusive, autoDelete bool, args wire.Tabl
 		AutoDelete: autoDelete, Args: args, Owner: owner}
 }
 
+// SetStore makes the queue keep its persistent messages in store under id. Call
+// it before the queue is used.
+func (q *Queue) SetStore(store storage.Store, id uint64) {
+	q.store, q.ID = store, id
+}
+
+// Stores reports whether the queue keeps m in the store: a durable queue and a
+// persistent message.
+func (q *Queue) Stores(m *message.Message) bool { return q.store != nil && m.Persistent() }
+
+// unlock releases mu and submits the store operations made while it was held.
+// Store failures on this path (settling, purging) leave stored copies behind,
+// which come back after a restart flagged redelivered; publishes, which must not
+// be confirmed unless written, report their own failures.
+func (q *Queue) unlock() {
+	if q.delivered > q.markedUpTo {
+		q.pending.SetDelivered(q.ID, q.delivered)
+		q.markedUpTo = q.delivered
+	}
+	if q.pending.Len() == 0 {
+		q.mu.Unlock()
+		return
+	}
+	b := q.pending
+	q.pending = storage.Batch{}
+	q.mu.Unlock()
+	q.store.Submit(&b, func(error) {})
+}
+
+// Reserve takes the queue's next seq for a message whose index entry the caller
+// writes to the store before it publishes the message with PublishAt, so that any
+// ack of it is submitted after that entry.
+func (q *Queue) Reserve() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.nextSeq++
+	return q.nextSeq
+}
+
 // Publish enqueues m at the tail and dispatches. It reports false if the queue has
 // been deleted (the message is then dropped).
 func (q *Queue) Publish(m *message.Message) bool {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.deleted {
 		return false
 	}
@@ -83,42 +130,97 @@ func (q *Queue) Publish(m *message.Message) bool {
 	return true
 }
 
+// PublishAt enqueues m at seq, which Reserve returned, and dispatches. It reports
+// false if the queue has been deleted; a stored message is then released.
+func (q *Queue) PublishAt(m *message.Message, seq uint64) bool {
+	q.mu.Lock()
+	defer q.unlock()
+	if q.deleted {
+		q.releaseLocked(m, seq)
+		return false
+	}
+	if n := q.ready.len(); n == 0 || q.ready.items[len(q.ready.items)-1].seq < seq {
+		q.ready.pushBack(entry{msg: m, seq: seq})
+	} else {
+		q.ready.insert(entry{msg: m, seq: seq})
+	}
+	q.dispatchLocked()
+	return true
+}
+
+// Recover puts back a message read from the store at recovery, in seq order.
+func (q *Queue) Recover(m *message.Message, seq uint64, redelivered bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ready.pushBack(entry{msg: m, seq: seq, redelivered: redelivered})
+	if seq > q.nextSeq {
+		q.nextSeq = seq
+	}
+	if redelivered && seq > q.delivered {
+		q.delivered, q.markedUpTo = seq, seq
+	}
+}
+
 // Get takes the message at the head, for basic.get. remaining is the number of
 // ready messages left after it. With noAck the message is settled at once;
 // otherwise the caller settles it with Ack or Requeue.
 func (q *Queue) Get(noAck bool) (d Delivery, remaining int, ok bool) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.ready.len() == 0 {
 		return Delivery{}, 0, false
 	}
 	e := q.ready.popFront()
 	if noAck {
-		q.settleLocked(e.msg)
+		q.releaseLocked(e.msg, e.seq)
+	} else {
+		q.markDelivered(e.msg, e.seq)
 	}
 	return Delivery{Queue: q, Msg: e.msg, Seq: e.seq, Redelivered: e.redelivered}, q.ready.len(), true
 }
 
-// Ack settles deliveries for good.
+// Ack settles deliveries for good. Deliveries of a deleted queue still release
+// their stored copies.
 func (q *Queue) Ack(ds ...Delivery) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	for _, d := range ds {
-		q.settleLocked(d.Msg)
+		q.releaseLocked(d.Msg, d.Seq)
 	}
 }
 
-// settleLocked is where a message leaves the queue for good (acked, or delivered
-// to a no-ack consumer). Messages live in memory only, so there is nothing to free
-// yet; storage deletes the queue's stored copy here.
-func (q *Queue) settleLocked(m *message.Message) {}
+// releaseLocked is where a message leaves the queue for good (acked, delivered to
+// a no-ack consumer, purged, deleted): the queue's index entry goes, and the
+// stored copy with it when no other queue holds it.
+func (q *Queue) releaseLocked(m *message.Message, seq uint64) {
+	if !q.Stores(m) {
+		return
+	}
+	if !q.deleted {
+		q.pending.DeleteIndex(q.ID, seq)
+	}
+	if m.Unref() {
+		q.pending.DeleteMessage(m.ID)
+	}
+}
+
+// markDelivered notes that a stored message went out to be acked later, so that
+// after a restart it comes back flagged redelivered.
+func (q *Queue) markDelivered(m *message.Message, seq uint64) {
+	if seq > q.delivered && q.Stores(m) {
+		q.delivered = seq
+	}
+}
 
 // Requeue returns deliveries to their original places with redelivered set, then
 // dispatches. Deliveries of a deleted queue are dropped.
 func (q *Queue) Requeue(ds ...Delivery) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.deleted {
+		for _, d := range ds {
+			q.releaseLocked(d.Msg, d.Seq)
+		}
 		return
 	}
 	// Going from the last to the first keeps each insert at the head when the
@@ -134,7 +236,7 @@ func (q *Queue) Requeue(ds ...Delivery) {
 func (q *Queue) Dispatch() {
 	q.mu.Lock()
 	q.dispatchLocked()
-	q.mu.Unlock()
+	q.unlock()
 }
 
 func (q *Queue) dispatchLocked() {
@@ -147,7 +249,9 @@ func (q *Queue) dispatchLocked() {
 			if q.consumers[k].c.Deliver(Delivery{Queue: q, Msg: e.msg, Seq: e.seq, Redelivered: e.redelivered}) {
 				q.ready.popFront()
 				if q.consumers[k].noAck {
-					q.settleLocked(e.msg)
+					q.releaseLocked(e.msg, e.seq)
+				} else {
+					q.markDelivered(e.msg, e.seq)
 				}
 				q.rr = (k + 1) % n
 				taken = true
@@ -165,7 +269,7 @@ func (q *Queue) dispatchLocked() {
 // A noAck consumer's deliveries are settled as they go out.
 func (q *Queue) AddConsumer(c Consumer, exclusive, noAck bool) *wire.Error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	if q.deleted {
 		return wire.Errorf(wire.NotFound, "no queue '%s' in vhost '%s'", q.Name, q.Vhost)
 	}
@@ -203,7 +307,16 @@ func (q *Queue) RemoveConsumer(c Consumer) (autoDelete bool) {
 // Purge drops every ready message (not the unacked ones) and returns how many.
 func (q *Queue) Purge() int {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
+	return q.dropReadyLocked()
+}
+
+// dropReadyLocked releases and drops every ready message.
+func (q *Queue) dropReadyLocked() int {
+	for i := q.ready.head; i < len(q.ready.items); i++ {
+		e := &q.ready.items[i]
+		q.releaseLocked(e.msg, e.seq)
+	}
 	return q.ready.clear()
 }
 
@@ -214,12 +327,13 @@ func (q *Queue) Counts() (messages, consumers int) {
 	return q.ready.len(), len(q.consumers)
 }
 
-// Delete marks the queue deleted, tells its consumers, drops its messages and
-// returns how many ready messages it had. Later calls return 0.
+// Delete marks the queue deleted, tells its consumers, drops its messages (the
+// store's index of the queue goes in one DropQueue) and returns how many ready
+// messages it had. Later calls return 0.
 func (q *Queue) Delete() int {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.deleted {
+		q.mu.Unlock()
 		return 0
 	}
 	q.deleted = true
@@ -227,7 +341,13 @@ func (q *Queue) Delete() int {
 		e.c.Cancelled()
 	}
 	q.consumers = nil
-	return q.ready.clear()
+	n := q.dropReadyLocked()
+	q.delivered = q.markedUpTo // the mark goes with the index
+	q.unlock()
+	if q.store != nil {
+		q.store.DropQueue(q.ID)
+	}
+	return n
 }
 
 // Deleted reports whether Delete has been called.

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/warren-mq/warren/amqp"
+	"github.com/warren-mq/warren/storage"
 )
 
 func main() {
@@ -44,6 +45,13 @@ func run(args []string) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	so := storage.DefaultOptions()
+	so.Logger = log
+	store, err := storage.Open(cfg.DataDir, so)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	defer store.Close()
 
 	sc := amqp.DefaultConfig()
 	sc.Users = map[string]string{cfg.DefaultUser: cfg.DefaultPass}
@@ -52,7 +60,12 @@ func run(args []string) error {
 	sc.FrameMax = cfg.FrameMax
 	sc.ChannelMax = cfg.ChannelMax
 	sc.Logger = log
-	srv := amqp.NewServer(sc)
+	sc.Store = store
+	sc.DataDir = cfg.DataDir
+	srv, err := amqp.NewServer(sc)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
