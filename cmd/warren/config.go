@@ -25,6 +25,12 @@ type config struct {
 	Heartbeat     time.Duration // heartbeat: seconds proposed in connection.tune
 	FrameMax      uint32        // frame_max: largest frame accepted
 	ChannelMax    uint16        // channel_max: highest channel number
+	// disk_free_limit.absolute: publishers are blocked while free disk is below
+	// it (RabbitMQ's name and default, 50MB; suffixes kB, MB, GB, KiB, MiB, GiB).
+	DiskFreeLimit uint64
+	// vm_memory_high_watermark.relative: publishers are blocked while the
+	// broker's memory is above this fraction of RAM (RabbitMQ's default, 0.4).
+	MemoryHighWatermark float64
 }
 
 func defaultConfig() config {
@@ -39,6 +45,9 @@ func defaultConfig() config {
 		Heartbeat:     60 * time.Second,
 		FrameMax:      131072,
 		ChannelMax:    2047,
+
+		DiskFreeLimit:       50_000_000,
+		MemoryHighWatermark: 0.4,
 	}
 }
 
@@ -85,6 +94,18 @@ func (c *config) set(key, value string) error {
 			return fmt.Errorf("channel_max must be a number from 1 to 65535, not %q", value)
 		}
 		c.ChannelMax = uint16(n)
+	case "disk_free_limit.absolute":
+		n, err := parseSize(value)
+		if err != nil {
+			return fmt.Errorf("disk_free_limit.absolute: %v", err)
+		}
+		c.DiskFreeLimit = n
+	case "vm_memory_high_watermark.relative":
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("vm_memory_high_watermark.relative must be a fraction from 0 to 1, not %q", value)
+		}
+		c.MemoryHighWatermark = f
 	default:
 		return fmt.Errorf("unknown setting %q", key)
 	}
@@ -93,7 +114,28 @@ func (c *config) set(key, value string) error {
 
 // keys lists every setting, for the environment and the usage text.
 var keys = []string{"listen", "data_dir", "log.format", "log.level", "default_user", "default_pass",
-	"loopback_users", "heartbeat", "frame_max", "channel_max"}
+	"loopback_users", "heartbeat", "frame_max", "channel_max", "disk_free_limit.absolute",
+	"vm_memory_high_watermark.relative"}
+
+// parseSize reads a byte count with an optional unit, as rabbitmq.conf writes them.
+func parseSize(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1000}, {"KB", 1000}, {"MB", 1000_000}, {"GB", 1000_000_000}}
+	mult := uint64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a size such as 50MB, not %q", s)
+	}
+	return n * mult, nil
+}
 
 // parseFile reads settings in RabbitMQ's rabbitmq.conf style: one "key = value" a
 // line, '#' comments.

@@ -10,7 +10,8 @@ import (
 func TestLoadPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "warren.conf")
-	conf := "# comment\nlisten = 127.0.0.1:6000\ndata_dir = /from/file\nheartbeat = 30\nlog.format = json\n"
+	conf := "# comment\nlisten = 127.0.0.1:6000\ndata_dir = /from/file\nheartbeat = 30\nlog.format = json\n" +
+		"disk_free_limit.absolute = 2GB\nvm_memory_high_watermark.relative = 0.6\n"
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +32,9 @@ func TestLoadPrecedence(t *testing.T) {
 	if len(cfg.LoopbackUsers) != 0 {
 		t.Errorf("loopback_users = %v, want none", cfg.LoopbackUsers)
 	}
+	if cfg.DiskFreeLimit != 2_000_000_000 || cfg.MemoryHighWatermark != 0.6 {
+		t.Errorf("alarm settings %d %v: want the file's", cfg.DiskFreeLimit, cfg.MemoryHighWatermark)
+	}
 	if cfg.FrameMax != 131072 || cfg.DefaultUser != "guest" {
 		t.Errorf("defaults lost: %+v", cfg)
 	}
@@ -43,6 +47,8 @@ func TestLoadErrors(t *testing.T) {
 		{"--log-format", "xml"},
 		{"--heartbeat", "-1"},
 		{"--nonsense"},
+		{"--disk-free-limit-absolute", "lots"},
+		{"--vm-memory-high-watermark-relative", "2"},
 	} {
 		if _, err := load(args, none); err == nil {
 			t.Errorf("load(%q) succeeded, want an error", args)

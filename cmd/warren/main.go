@@ -62,6 +62,8 @@ func run(args []string) error {
 	sc.Logger = log
 	sc.Store = store
 	sc.DataDir = cfg.DataDir
+	sc.DiskFreeLimit = cfg.DiskFreeLimit
+	sc.MemoryHighWatermark = cfg.MemoryHighWatermark
 	srv, err := amqp.NewServer(sc)
 	if err != nil {
 		return err

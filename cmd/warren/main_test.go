@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -78,5 +80,41 @@ func TestSIGTERMClosesClients(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("warren did not exit after SIGTERM")
+	}
+}
+
+// TestRefusesForeignDataDir: a data directory that is not Warren's (here one
+// holding someone's file), or one of an unknown format version, stops the broker
+// with a clear error and a non-zero exit, and is left as it was.
+func TestRefusesForeignDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "warren")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	foreign := filepath.Join(dir, "foreign")
+	os.MkdirAll(foreign, 0o755)
+	os.WriteFile(filepath.Join(foreign, "thesis.txt"), []byte("do not delete"), 0o644)
+	future := filepath.Join(dir, "future")
+	os.MkdirAll(future, 0o755)
+	os.WriteFile(filepath.Join(future, "WARREN_FORMAT"), []byte("warren-storage-v99\n"), 0o644)
+	for _, d := range []string{foreign, future} {
+		before, _ := os.ReadDir(d)
+		out, err := exec.Command(bin, "--listen", freePort(t), "--data-dir", d).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("%s: warren exited with %v, want a non-zero exit\n%s", d, err, out)
+		}
+		if !strings.Contains(string(out), "data directory "+d) {
+			t.Errorf("%s: the error does not name the directory:\n%s", d, out)
+		}
+		after, _ := os.ReadDir(d)
+		if len(after) != len(before) {
+			t.Errorf("%s: the directory was changed: %d entries, was %d", d, len(after), len(before))
+		}
+		t.Logf("%s: %s", filepath.Base(d), strings.TrimSpace(string(out)))
 	}
 }
