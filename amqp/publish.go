@@ -180,15 +180,17 @@ func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bo
 		seqs = append(seqs, seq)
 	}
 	if batch != nil {
-		if done == nil {
-			log := ch.conn.log
-			done = func(err error) {
-				if err != nil {
-					log.Error("store write failed", zap.Error(err))
-				}
+		log := ch.conn.log
+		ch.vhost().Broker().Store().Submit(batch, func(err error) {
+			if err == nil {
+				msg.SetOnDisk() // queues may page its body out from now on
+			} else if done == nil {
+				log.Error("store write failed", zap.Error(err))
 			}
-		}
-		ch.vhost().Broker().Store().Submit(batch, done)
+			if done != nil {
+				done(err)
+			}
+		})
 	}
 	taken := 0
 	for i, q := range qs {

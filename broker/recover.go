@@ -121,54 +121,66 @@ func (b *Broker) recoverBindings() error {
 // recoverMessages puts every stored message back in its queues, in seq order,
 // flagged redelivered when the queue had delivered it, then deletes messages no
 // queue holds any more and sets the message id counter past every stored id.
+// A message only one queue holds comes back paged out (read when it nears the
+// head), so recovery reads only the indexes; one several queues share is read
+// now, once, and shared.
 func (b *Broker) recoverMessages(queues []*queue.Queue) error {
-	msgs := map[uint64]*message.Message{}
 	type slot struct{ seq, id uint64 }
-	for _, q := range queues {
-		var slots []slot
-		delivered, err := b.store.ForEachIndex(q.ID, func(seq, msgID uint64) error {
-			slots = append(slots, slot{seq, msgID})
+	slots := make([][]slot, len(queues))
+	delivered := make([]uint64, len(queues))
+	holders := map[uint64]int32{}
+	for i, q := range queues {
+		d, err := b.store.ForEachIndex(q.ID, func(seq, msgID uint64) error {
+			slots[i] = append(slots[i], slot{seq, msgID})
+			holders[msgID]++
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("queue %q: %w", q.Name, err)
 		}
-		for len(slots) > 0 {
-			n := min(len(slots), recoverReadBatch)
-			chunk := slots[:n]
-			slots = slots[n:]
-			var need []uint64
-			for _, s := range chunk {
-				if msgs[s.id] == nil {
-					need = append(need, s.id)
-				}
+		delivered[i] = d
+	}
+	shared := map[uint64]*message.Message{}
+	var need []uint64
+	for id, n := range holders {
+		if n > 1 {
+			need = append(need, id)
+		}
+	}
+	for len(need) > 0 {
+		chunk := need[:min(len(need), recoverReadBatch)]
+		need = need[len(chunk):]
+		err := b.store.ReadMessages(chunk, func(id uint64, data []byte) error {
+			m, err := message.Decode(data)
+			if err != nil {
+				return fmt.Errorf("message %d: %w", id, err)
 			}
-			if len(need) > 0 {
-				err := b.store.ReadMessages(need, func(id uint64, data []byte) error {
-					m, err := message.Decode(data)
-					if err != nil {
-						return fmt.Errorf("message %d: %w", id, err)
-					}
-					m.ID = id
-					msgs[id] = m
-					return nil
-				})
-				if err != nil {
-					return fmt.Errorf("queue %q: %w", q.Name, err)
-				}
-			}
-			for _, s := range chunk {
-				m := msgs[s.id]
+			m.ID = id
+			m.SetOnDisk()
+			shared[id] = m
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, q := range queues {
+		for _, s := range slots[i] {
+			redelivered := s.seq <= delivered[i]
+			if m := shared[s.id]; m != nil {
 				m.Ref()
-				q.Recover(m, s.seq, s.seq <= delivered)
+				q.Recover(m, s.seq, redelivered)
+			} else {
+				q.RecoverPaged(s.id, s.seq, redelivered)
 			}
 		}
+		slots[i] = nil
 	}
 	var orphans storage.Batch
 	var maxID uint64
 	err := b.store.ForEachMessageID(func(id uint64) error {
 		maxID = max(maxID, id)
-		if msgs[id] == nil {
+		if holders[id] == 0 {
 			orphans.DeleteMessage(id)
 		}
 		return nil

@@ -26,7 +26,19 @@ type Message struct {
 	ID uint64
 	// refs counts the durable queues that hold the stored copy.
 	refs atomic.Int32
+	// onDisk is set once the stored copy is durable: only then may a queue drop
+	// the body from memory and read it back later.
+	onDisk atomic.Bool
 }
+
+// SetOnDisk records that the stored copy is durable.
+func (m *Message) SetOnDisk() { m.onDisk.Store(true) }
+
+// OnDisk reports whether the stored copy is durable.
+func (m *Message) OnDisk() bool { return m.onDisk.Load() }
+
+// Refs is the number of durable queues holding the stored copy.
+func (m *Message) Refs() int32 { return m.refs.Load() }
 
 // Persistent reports whether the publisher asked for delivery-mode 2.
 func (m *Message) Persistent() bool {

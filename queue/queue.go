@@ -55,6 +55,8 @@ type Queue struct {
 
 	mu          sync.Mutex
 	pending     storage.Batch // store operations made under mu, submitted by unlock
+	budget      int           // body octets kept in memory before paging (see paging.go)
+	pageSeq     uint64        // entries up to this seq have been considered for paging
 	delivered   uint64        // highest stored seq delivered at least once
 	markedUpTo  uint64        // the delivered mark last submitted
 	ready       readyList
@@ -74,7 +76,7 @@ type consumerEntry struct {
 // New returns an empty queue.
 func New(name, vhost string, durable, exclusive, autoDelete bool, args wire.Table, owner any) *Queue {
 	return &Queue{Name: name, Vhost: vhost, Durable: durable, Exclusive: exclusive,
-		AutoDelete: autoDelete, Args: args, Owner: owner}
+		AutoDelete: autoDelete, Args: args, Owner: owner, budget: DefaultMemoryBudget}
 }
 
 // SetStore makes the queue keep its persistent messages in store under id. Call
@@ -145,6 +147,7 @@ func (q *Queue) PublishAt(m *message.Message, seq uint64) bool {
 		q.ready.insert(entry{msg: m, seq: seq})
 	}
 	q.dispatchLocked()
+	q.pageOutLocked()
 	return true
 }
 
@@ -167,7 +170,7 @@ func (q *Queue) Recover(m *message.Message, seq uint64, redelivered bool) {
 func (q *Queue) Get(noAck bool) (d Delivery, remaining int, ok bool) {
 	q.mu.Lock()
 	defer q.unlock()
-	if q.ready.len() == 0 {
+	if q.ready.len() == 0 || !q.pageInLocked() {
 		return Delivery{}, 0, false
 	}
 	e := q.ready.popFront()
@@ -241,6 +244,9 @@ func (q *Queue) Dispatch() {
 
 func (q *Queue) dispatchLocked() {
 	for q.ready.len() > 0 && len(q.consumers) > 0 {
+		if !q.pageInLocked() {
+			return
+		}
 		n := len(q.consumers)
 		taken := false
 		for i := 0; i < n; i++ {
@@ -315,6 +321,13 @@ func (q *Queue) Purge() int {
 func (q *Queue) dropReadyLocked() int {
 	for i := q.ready.head; i < len(q.ready.items); i++ {
 		e := &q.ready.items[i]
+		if e.msg == nil { // paged: this queue alone held it
+			if !q.deleted {
+				q.pending.DeleteIndex(q.ID, e.seq)
+			}
+			q.pending.DeleteMessage(e.id)
+			continue
+		}
 		q.releaseLocked(e.msg, e.seq)
 	}
 	return q.ready.clear()

@@ -1,0 +1,141 @@
+package queue
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/message"
+	"github.com/warren-mq/warren/storage"
+)
+
+// storedPublish stores m as the broker does and publishes it to q.
+// refs is the number of queues holding it (the others are not modelled).
+func storedPublish(t *testing.T, store storage.Store, q *Queue, id uint64, body string, refs int) *message.Message {
+	t.Helper()
+	m := &message.Message{ID: id, Body: []byte(body), Props: wire.Properties{Flags: wire.FlagDeliveryMode, DeliveryMode: 2}}
+	seq := q.Reserve()
+	var b storage.Batch
+	b.PutMessage(id, m.Encode(nil))
+	b.PutIndex(q.ID, seq, id)
+	for range refs {
+		m.Ref()
+	}
+	done := make(chan error, 1)
+	store.Submit(&b, func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	m.SetOnDisk()
+	q.PublishAt(m, seq)
+	return m
+}
+
+// flush waits until every batch submitted so far is applied.
+func flush(t *testing.T, store storage.Store) {
+	done := make(chan error, 1)
+	store.Submit(&storage.Batch{}, func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func storedIDs(store storage.Store) (n int) {
+	store.ForEachMessageID(func(uint64) error { n++; return nil })
+	return n
+}
+
+func inMemory(q *Queue) (n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, e := range q.ready.items[q.ready.head:] {
+		if e.msg != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPagingKeepsMemoryBoundedAndOrder(t *testing.T) {
+	store := storage.NewMemory()
+	defer store.Close()
+	q := New("q", "/", true, false, false, nil, nil)
+	q.SetStore(store, 1)
+	q.SetMemoryBudget(100) // a few bodies
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		storedPublish(t, store, q, uint64(i), strconv.Itoa(i), 1)
+	}
+	if mem := inMemory(q); mem > pageKeep+10 {
+		t.Fatalf("%d of %d bodies in memory, want at most about %d", mem, n, pageKeep)
+	}
+	for i := 1; i <= n; i++ {
+		d, _, ok := q.Get(false)
+		if !ok {
+			t.Fatalf("get %d: empty", i)
+		}
+		if string(d.Msg.Body) != strconv.Itoa(i) {
+			t.Fatalf("get %d: body %q", i, d.Msg.Body)
+		}
+		q.Ack(d)
+	}
+	if _, _, ok := q.Get(true); ok {
+		t.Fatal("queue not empty")
+	}
+	flush(t, store)
+	if n := storedIDs(store); n != 0 {
+		t.Fatalf("%d stored messages left after every one was acked", n)
+	}
+}
+
+func TestPagingSkipsSharedAndNotYetDurable(t *testing.T) {
+	store := storage.NewMemory()
+	defer store.Close()
+	q := New("q", "/", true, false, false, nil, nil)
+	q.SetStore(store, 1)
+	q.SetMemoryBudget(1)
+	for i := 1; i <= pageKeep+10; i++ {
+		refs := 1
+		if i == pageKeep+5 {
+			refs = 2 // held by another queue too
+		}
+		storedPublish(t, store, q, uint64(i), "x", refs)
+	}
+	q.mu.Lock()
+	shared := q.ready.items[q.ready.head+pageKeep+4]
+	q.mu.Unlock()
+	if shared.msg == nil {
+		t.Fatal("a message two queues hold was paged out")
+	}
+	// A message not yet on disk stays in memory.
+	m := &message.Message{ID: 99999, Body: []byte("new"), Props: wire.Properties{Flags: wire.FlagDeliveryMode, DeliveryMode: 2}}
+	m.Ref()
+	q.PublishAt(m, q.Reserve())
+	q.mu.Lock()
+	last := q.ready.items[len(q.ready.items)-1]
+	q.mu.Unlock()
+	if last.msg == nil {
+		t.Fatal("a message not yet on disk was paged out")
+	}
+}
+
+func TestPurgeReleasesPagedMessages(t *testing.T) {
+	store := storage.NewMemory()
+	q := New("q", "/", true, false, false, nil, nil)
+	q.SetStore(store, 1)
+	q.SetMemoryBudget(1)
+	defer store.Close()
+	for i := 1; i <= pageKeep+100; i++ {
+		storedPublish(t, store, q, uint64(i), "x", 1)
+	}
+	if inMemory(q) > pageKeep+1 {
+		t.Fatalf("%d bodies in memory: nothing was paged", inMemory(q))
+	}
+	if n := q.Purge(); n != pageKeep+100 {
+		t.Fatalf("purged %d", n)
+	}
+	flush(t, store)
+	if n := storedIDs(store); n != 0 {
+		t.Fatalf("%d stored messages left after purge", n)
+	}
+}
