@@ -2,7 +2,6 @@ package amqp
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -24,17 +23,7 @@ func TestResourceAlarmBlocksPublishers(t *testing.T) {
 		defer mu.Unlock()
 		return Resources{DiskFree: free}, nil
 	}
-	srv, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	url := "amqp://guest:guest@" + ln.Addr().String() + "/"
+	srv, url := startServer(t, cfg)
 	setFree := func(n uint64) {
 		mu.Lock()
 		free = n

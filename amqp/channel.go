@@ -222,6 +222,16 @@ func (ch *channel) queueShortcut(name, key string) (string, string, *wire.Error)
 	return ch.lastQueue, key, nil
 }
 
+// namedQueue returns the queue a consume or get names (the empty name meaning
+// the channel's last declared queue), if this connection may use it.
+func (ch *channel) namedQueue(name string) (*queue.Queue, *wire.Error) {
+	name, _, err := ch.queueShortcut(name, "-")
+	if err != nil {
+		return nil, err
+	}
+	return ch.vhost().Queue(name, ch.conn)
+}
+
 func (ch *channel) queueDeclare(m *wire.QueueDeclare) *wire.Error {
 	name, serverNamed := m.Queue, false
 	if name == "" {
@@ -267,11 +277,7 @@ func (ch *channel) basicQos(m *wire.BasicQos) *wire.Error {
 }
 
 func (ch *channel) basicConsume(m *wire.BasicConsume) *wire.Error {
-	name, _, err := ch.queueShortcut(m.Queue, "-")
-	if err != nil {
-		return err
-	}
-	q, err := ch.vhost().Queue(name, ch.conn)
+	q, err := ch.namedQueue(m.Queue)
 	if err != nil {
 		return err
 	}
@@ -322,11 +328,7 @@ func (ch *channel) basicCancel(m *wire.BasicCancel) *wire.Error {
 }
 
 func (ch *channel) basicGet(m *wire.BasicGet) *wire.Error {
-	name, _, err := ch.queueShortcut(m.Queue, "-")
-	if err != nil {
-		return err
-	}
-	q, err := ch.vhost().Queue(name, ch.conn)
+	q, err := ch.namedQueue(m.Queue)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package amqp
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
@@ -20,17 +19,8 @@ func TestStoreFailureNacksPublishes(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Store = store
 	cfg.DiskFreeLimit, cfg.MemoryHighWatermark = 0, 0
-	srv, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	conn, err := amqp091.Dial("amqp://guest:guest@" + ln.Addr().String() + "/")
+	_, url := startServer(t, cfg)
+	conn, err := amqp091.Dial(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,10 +194,21 @@ func (v *Vhost) BindExchange(destination, source, key string, args wire.Table, u
 	if source == "" || destination == "" {
 		return defaultExchangeRefused()
 	}
-	src, dst := v.exchanges[source], v.exchanges[destination]
+	var missing *wire.Error
+	if v.exchanges[destination] == nil {
+		missing = v.noExchange(destination)
+	}
 	b := exchange.Binding{Destination: destination, ToExchange: true, Key: key, Args: args}
+	return v.bindLocked(source, b, missing, unbind)
+}
+
+// bindLocked binds or unbinds b on the exchange source with RabbitMQ's rules:
+// unbinding what does not exist succeeds; binding needs the source, then the
+// destination (missing is the error for a missing one, nil if it exists), then
+// valid arguments. A binding between durable ends is stored first.
+func (v *Vhost) bindLocked(source string, b exchange.Binding, missing *wire.Error, unbind bool) *wire.Error {
+	src := v.exchanges[source]
 	if unbind {
-		// Unbinding what does not exist succeeds, as in RabbitMQ.
 		if src != nil {
 			v.unbindLocked(src, b)
 		}
@@ -206,10 +217,10 @@ func (v *Vhost) BindExchange(destination, source, key string, args wire.Table, u
 	if src == nil {
 		return v.noExchange(source)
 	}
-	if dst == nil {
-		return v.noExchange(destination)
+	if missing != nil {
+		return missing
 	}
-	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
+	if err := exchange.ValidateBindingArgs(src.Type, b.Args); err != nil {
 		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
 	}
 	if err := v.persistBinding(src, b); err != nil {
@@ -329,34 +340,14 @@ func (v *Vhost) BindQueue(queueName, source, key string, args wire.Table, owner 
 	if source == "" {
 		return defaultExchangeRefused()
 	}
-	q, src := v.queues[queueName], v.exchanges[source]
-	if q != nil {
-		if err := v.checkOwner(q, owner); err != nil {
-			return err
-		}
-	}
-	b := exchange.Binding{Destination: queueName, Key: key, Args: args}
-	if unbind {
-		// Unbinding what does not exist succeeds, as in RabbitMQ.
-		if src != nil {
-			v.unbindLocked(src, b)
-		}
-		return nil
-	}
-	if src == nil {
-		return v.noExchange(source)
-	}
-	if q == nil {
-		return v.noQueue(queueName)
-	}
-	if err := exchange.ValidateBindingArgs(src.Type, args); err != nil {
-		return wire.Errorf(wire.PreconditionFailed, "%s", err.Error())
-	}
-	if err := v.persistBinding(src, b); err != nil {
+	var missing *wire.Error
+	if q := v.queues[queueName]; q == nil {
+		missing = v.noQueue(queueName)
+	} else if err := v.checkOwner(q, owner); err != nil {
 		return err
 	}
-	src.Bind(b)
-	return nil
+	b := exchange.Binding{Destination: queueName, Key: key, Args: args}
+	return v.bindLocked(source, b, missing, unbind)
 }
 
 // PurgeQueue drops a queue's ready messages.

@@ -25,9 +25,7 @@ const crashPublishers = 4
 // earlier drain) may reappear only flagged redelivered. WARREN_CRASH_CYCLES sets
 // the number of cycles (make crash-test runs many).
 func TestCrashKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the binary")
-	}
+	bin := warrenBinary(t)
 	cycles := 3
 	if s := os.Getenv("WARREN_CRASH_CYCLES"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -36,12 +34,7 @@ func TestCrashKill9(t *testing.T) {
 		}
 		cycles = n
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "warren")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	data := filepath.Join(dir, "data")
+	data := filepath.Join(t.TempDir(), "data")
 	total := 0
 	for cycle := 1; cycle <= cycles; cycle++ {
 		confirmed := crashPublishAndKill(t, bin, data, cycle)

@@ -2,17 +2,56 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	builtBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// warrenBinary builds the broker once for all the tests that run it as a real
+// process (skipped with -short).
+func warrenBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "warren-bin-"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "warren")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
 
 // freePort returns a loopback address no one listens on right now.
 func freePort(t *testing.T) string {
@@ -28,14 +67,8 @@ func freePort(t *testing.T) string {
 // and expects the client to be closed with 320 CONNECTION_FORCED and the process to
 // exit cleanly.
 func TestSIGTERMClosesClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := warrenBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "warren")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	addr := freePort(t)
 	cmd := exec.Command(bin, "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -87,14 +120,8 @@ func TestSIGTERMClosesClients(t *testing.T) {
 // holding someone's file), or one of an unknown format version, stops the broker
 // with a clear error and a non-zero exit, and is left as it was.
 func TestRefusesForeignDataDir(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := warrenBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "warren")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	foreign := filepath.Join(dir, "foreign")
 	os.MkdirAll(foreign, 0o755)
 	os.WriteFile(filepath.Join(foreign, "thesis.txt"), []byte("do not delete"), 0o644)

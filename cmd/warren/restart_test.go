@@ -25,14 +25,8 @@ func restartBroker(t *testing.T, bin, data string, cmd *exec.Cmd) (string, *exec
 // messages on durable queues do, in order, transient messages do not; a message
 // that was delivered but not acked comes back flagged redelivered.
 func TestRestartKeepsDurableState(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin := warrenBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "warren")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	data := filepath.Join(dir, "data")
 	url, cmd := crashStart(t, bin, data)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
