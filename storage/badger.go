@@ -34,6 +34,10 @@ type Badger struct {
 	trimKick chan struct{}
 	gcKick   chan struct{}
 	trims    atomic.Uint64
+	// deletes counts messages deleted since the last Compact: the background
+	// loop compacts after many, since value-log GC cannot see garbage whose
+	// tombstones are not compacted yet (a drained queue would keep its disk).
+	deletes atomic.Int64
 
 	// Owned by the committer goroutine (writeGroup): key and small-value
 	// storage reused from group to group; message bytes written since the

@@ -89,6 +89,7 @@ func (s *Badger) Compact() error {
 		return err
 	}
 	defer s.life.exit()
+	s.deletes.Store(0)
 	if err := s.c.do(&request{barrier: s.flushMemtables}); err != nil {
 		return err
 	}
@@ -122,6 +123,10 @@ func (s *Badger) flushMemtables() error {
 	return nil
 }
 
+// compactAfterDeletes is how many deleted messages make the background loop
+// compact when value-log GC finds nothing to rewrite.
+const compactAfterDeletes = 65536
+
 // gcLoop runs value-log GC every Options.GCInterval, and when the committer
 // has written a value-log file's worth, until Close.
 func (s *Badger) gcLoop() {
@@ -139,6 +144,12 @@ func (s *Badger) gcLoop() {
 			s.log.Warn("value-log GC failed", zap.String("dir", s.dir), zap.Error(err))
 		} else if n > 0 {
 			s.log.Debug("value-log GC", zap.String("dir", s.dir), zap.Int("files", n))
+		} else if s.deletes.Load() >= compactAfterDeletes {
+			// Many deletes, and GC found nothing to rewrite: their tombstones
+			// are not compacted yet. Compact, then GC can reclaim the space.
+			if err := s.Compact(); err != nil {
+				s.log.Warn("compaction failed", zap.String("dir", s.dir), zap.Error(err))
+			}
 		}
 	}
 }

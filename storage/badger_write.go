@@ -48,6 +48,7 @@ func (s *Badger) writeGroup(group []*request) (err error) {
 			case OpDeleteMessage:
 				a = appendMessageKey(a, op.MsgID)
 				del(tail(a, n))
+				s.deletes.Add(1)
 			case OpPutIndex:
 				a = appendIndexKey(a, op.QueueID, op.Seq)
 				a = appendU64(a, op.MsgID)
