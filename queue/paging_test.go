@@ -139,3 +139,42 @@ func TestPurgeReleasesPagedMessages(t *testing.T) {
 		t.Fatalf("%d stored messages left after purge", n)
 	}
 }
+
+// A durable queue settles what it hands to a no-ack consumer and marks what it
+// hands to an acking one as delivered, including across the compaction of its
+// ready list (regression: both once used a cleared or moved slot).
+func TestConsumeSettlesAndMarksDelivered(t *testing.T) {
+	for _, noAck := range []bool{true, false} {
+		store := storage.NewMemory()
+		q := New("q", "/", true, false, false, nil, nil)
+		q.SetStore(store, 1)
+		const n = 3000 // past the ready list's compaction point
+		for i := 1; i <= n; i++ {
+			storedPublish(t, store, q, uint64(i), strconv.Itoa(i), 1)
+		}
+		k := &fakeConsumer{credit: -1}
+		if err := q.AddConsumer(k, false, noAck); err != nil {
+			t.Fatal(err)
+		}
+		if len(k.got) != n {
+			t.Fatalf("noAck=%v: got %d deliveries, want %d", noAck, len(k.got), n)
+		}
+		for i, d := range k.got {
+			if d.Seq != uint64(i+1) || string(d.Msg.Body) != strconv.Itoa(i+1) {
+				t.Fatalf("noAck=%v: delivery %d is seq %d body %q", noAck, i, d.Seq, d.Msg.Body)
+			}
+		}
+		flush(t, store)
+		delivered, err := store.ForEachIndex(q.ID, func(seq, msgID uint64) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if noAck {
+			if left := storedIDs(store); left != 0 {
+				t.Fatalf("no-ack deliveries left %d stored messages", left)
+			}
+		} else if delivered != n {
+			t.Fatalf("delivered mark = %d, want %d", delivered, n)
+		}
+	}
+}

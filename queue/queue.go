@@ -251,9 +251,10 @@ func (q *Queue) dispatchLocked() {
 		taken := false
 		for i := 0; i < n; i++ {
 			k := (q.rr + i) % n
-			e := q.ready.front()
-			if q.consumers[k].c.Deliver(Delivery{Queue: q, Msg: e.msg, Seq: e.seq, Redelivered: e.redelivered}) {
-				q.ready.popFront()
+			f := q.ready.front()
+			if q.consumers[k].c.Deliver(Delivery{Queue: q, Msg: f.msg, Seq: f.seq, Redelivered: f.redelivered}) {
+				// popFront clears (and may move) the slot f points to: use its copy.
+				e := q.ready.popFront()
 				if q.consumers[k].noAck {
 					q.releaseLocked(e.msg, e.seq)
 				} else {
