@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type config struct {
 	// vm_memory_high_watermark.relative: publishers are blocked while the
 	// broker's memory is above this fraction of RAM (RabbitMQ's default, 0.4).
 	MemoryHighWatermark float64
+	// pprof: a loopback HOST:PORT on which Go's profiling endpoints
+	// (/debug/pprof/) are served for operators; empty (the default) serves none.
+	Pprof string
 }
 
 func defaultConfig() config {
@@ -106,6 +110,14 @@ func (c *config) set(key, value string) error {
 			return fmt.Errorf("vm_memory_high_watermark.relative must be a fraction from 0 to 1, not %q", value)
 		}
 		c.MemoryHighWatermark = f
+	case "pprof":
+		if value != "" {
+			host, _, err := net.SplitHostPort(value)
+			if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+				return fmt.Errorf("pprof must be a loopback HOST:PORT such as 127.0.0.1:6060, not %q", value)
+			}
+		}
+		c.Pprof = value
 	default:
 		return fmt.Errorf("unknown setting %q", key)
 	}
@@ -115,7 +127,7 @@ func (c *config) set(key, value string) error {
 // keys lists every setting, for the environment and the usage text.
 var keys = []string{"listen", "data_dir", "log.format", "log.level", "default_user", "default_pass",
 	"loopback_users", "heartbeat", "frame_max", "channel_max", "disk_free_limit.absolute",
-	"vm_memory_high_watermark.relative"}
+	"vm_memory_high_watermark.relative", "pprof"}
 
 // parseSize reads a byte count with an optional unit, as rabbitmq.conf writes them.
 func parseSize(s string) (uint64, error) {

@@ -49,10 +49,15 @@ func TestLoadErrors(t *testing.T) {
 		{"--nonsense"},
 		{"--disk-free-limit-absolute", "lots"},
 		{"--vm-memory-high-watermark-relative", "2"},
+		{"--pprof", "0.0.0.0:6060"},
+		{"--pprof", "6060"},
 	} {
 		if _, err := load(args, none); err == nil {
 			t.Errorf("load(%q) succeeded, want an error", args)
 		}
+	}
+	if cfg, err := load([]string{"--pprof", "127.0.0.1:6060"}, none); err != nil || cfg.Pprof != "127.0.0.1:6060" {
+		t.Errorf("--pprof on loopback: %v, %q", err, cfg.Pprof)
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "bad.conf")

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -76,6 +78,14 @@ func run(args []string) error {
 	log.Info("warren started", zap.String("version", amqp.Version), zap.String("listen", ln.Addr().String()),
 		zap.String("data_dir", cfg.DataDir))
 
+	if cfg.Pprof != "" {
+		stopPprof, err := servePprof(cfg.Pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
@@ -112,4 +122,27 @@ func newLogger(format, level string) (*zap.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(lvl)
 	zc.Sampling = nil
 	return zc.Build()
+}
+
+// servePprof serves Go's profiling endpoints on addr (loopback, checked by the
+// config) until the returned function is called.
+func servePprof(addr string, log *zap.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln)
+	}()
+	log.Info("pprof serving", zap.String("addr", ln.Addr().String()))
+	return func() { hs.Close(); <-done }, nil
 }
