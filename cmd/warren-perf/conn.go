@@ -323,35 +323,37 @@ func (c *conn) readLoop() {
 			// one read counts as received together.
 			now = c.epochNow()
 		}
-		if int(f.Channel) >= len(c.chans) {
-			c.fail(fmt.Errorf("frame on channel %d, which was never opened", f.Channel))
+		if err := c.dispatch(f, now); err != nil {
+			c.fail(err)
 			return
 		}
-		var ch *channel
-		if f.Channel > 0 {
-			ch = c.chans[f.Channel].Load()
-			if ch == nil {
-				c.fail(fmt.Errorf("frame on channel %d, which is not open", f.Channel))
-				return
-			}
-		}
-		switch f.Type {
-		case wire.FrameMethod:
-			if err := c.method(ch, f.Payload, now); err != nil {
-				c.fail(err)
-				return
-			}
-		case wire.FrameHeader:
-			if ch != nil {
-				ch.contentHeader(f.Payload, now)
-			}
-		case wire.FrameBody:
-			if ch != nil {
-				ch.contentBody(f.Payload, now)
-			}
-		case wire.FrameHeartbeat:
+	}
+}
+
+// dispatch handles one frame read at time now.
+func (c *conn) dispatch(f wire.Frame, now int64) error {
+	if int(f.Channel) >= len(c.chans) {
+		return fmt.Errorf("frame on channel %d, which was never opened", f.Channel)
+	}
+	var ch *channel
+	if f.Channel > 0 {
+		if ch = c.chans[f.Channel].Load(); ch == nil {
+			return fmt.Errorf("frame on channel %d, which is not open", f.Channel)
 		}
 	}
+	switch f.Type {
+	case wire.FrameMethod:
+		return c.method(ch, f.Payload, now)
+	case wire.FrameHeader:
+		if ch != nil {
+			ch.contentHeader(f.Payload, now)
+		}
+	case wire.FrameBody:
+		if ch != nil {
+			ch.contentBody(f.Payload, now)
+		}
+	}
+	return nil
 }
 
 // method handles one method frame: the hot ones (basic.deliver, basic.ack,

@@ -11,23 +11,24 @@ type consumer struct {
 	queue    int // index of its queue
 	autoAck  bool
 	multiAck int
-	limit    int64 // stop counting after this many, 0 = no limit
+	limit    int64        // stop counting after this many, 0 = no limit
+	stopped  *atomic.Bool // the run is over: deliveries after it are not counted
 
 	count     atomic.Int64 // messages received
 	cancelled atomic.Bool  // the broker sent basic.cancel
 	_         [64]byte
 
 	// Reader goroutine only; read by others after the reader has ended.
-	unacked  int
-	hist     Histogram // end-to-end latency
-	firstAt  int64
-	lastAt   int64
+	unacked int
+	hist    Histogram // end-to-end latency
+	firstAt int64
+	lastAt  int64
 }
 
 // received counts one whole delivery; stamp is the send time from its body.
 func (cs *consumer) received(ch *channel, tag uint64, stamp int64, now int64) {
 	n := cs.count.Load()
-	if cs.limit > 0 && n >= cs.limit {
+	if cs.limit > 0 && n >= cs.limit || cs.stopped.Load() {
 		return
 	}
 	n++

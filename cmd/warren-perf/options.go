@@ -97,7 +97,7 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "publish rate limit in `msg/s` per producer (0: unlimited)")
 	fs.DurationVar(&o.Duration, "time", o.Duration, "run `duration` (0: until the message counts are reached)")
 	fs.Int64Var(&o.PMessages, "pmessages", o.PMessages, "each producer stops after `N` messages (0: no limit)")
-	fs.Int64Var(&o.CMessages, "cmessages", o.CMessages, "each consumer stops after `N` messages (0: no limit)")
+	fs.Int64Var(&o.CMessages, "cmessages", o.CMessages, "each consumer stops after `N` messages; the run ends when all have (0: no limit)")
 	fs.IntVar(&o.Prefetch, "prefetch", o.Prefetch, "basic.qos prefetch-count per consumer (0: unlimited)")
 	fs.BoolVar(&o.AutoAck, "auto-ack", o.AutoAck, "consume with no-ack (automatic acknowledgement)")
 	fs.IntVar(&o.MultiAck, "multi-ack", o.MultiAck, "ack every `N` deliveries with multiple=true (1: ack each)")

@@ -129,18 +129,7 @@ func (p *producer) run(stop <-chan struct{}, stopped *atomic.Bool, grace time.Du
 		if !ok {
 			break
 		}
-		for range n {
-			t := sinceEpoch()
-			if len(p.body) >= 8 {
-				binary.BigEndian.PutUint64(p.body, uint64(t))
-			}
-			if p.window > 0 {
-				p.sent[seq&p.mask].Store(t)
-			}
-			buf = append(buf, p.prefix...)
-			buf = wire.AppendBodyFrames(buf, p.ch.id, p.body, p.frameMax)
-			seq++
-		}
+		buf, seq = p.encode(buf, n, seq)
 		c.endWrite(buf)
 		sent += n
 		p.published.Store(sent)
@@ -168,6 +157,24 @@ func (p *producer) run(stop <-chan struct{}, stopped *atomic.Bool, grace time.Du
 		}
 		timer.Stop()
 	}
+}
+
+// encode appends n publishes, the first with sequence number seq, each stamped
+// with its send time, and returns the buffer and the next sequence number.
+func (p *producer) encode(buf []byte, n int64, seq uint64) ([]byte, uint64) {
+	for range n {
+		t := sinceEpoch()
+		if len(p.body) >= 8 {
+			binary.BigEndian.PutUint64(p.body, uint64(t))
+		}
+		if p.window > 0 {
+			p.sent[seq&p.mask].Store(t)
+		}
+		buf = append(buf, p.prefix...)
+		buf = wire.AppendBodyFrames(buf, p.ch.id, p.body, p.frameMax)
+		seq++
+	}
+	return buf, seq
 }
 
 // confirm handles basic.ack (nack false) or basic.nack from the broker: tag,

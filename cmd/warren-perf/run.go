@@ -27,6 +27,8 @@ type runner struct {
 	failed chan struct{}
 
 	drainTarget int64 // messages in the queues at the start (--drain)
+
+	stopped atomic.Bool // the load is over: producers stop, consumers stop counting
 }
 
 // execute runs o against the broker and returns its summary. A run that saw
@@ -247,7 +249,7 @@ func (r *runner) connectOne(i int, rs []role, readBuf int) error {
 			r.prods[rl.index] = p
 			continue
 		}
-		cs := &consumer{queue: q, autoAck: o.AutoAck, multiAck: o.MultiAck, limit: o.CMessages}
+		cs := &consumer{queue: q, autoAck: o.AutoAck, multiAck: o.MultiAck, limit: o.CMessages, stopped: &r.stopped}
 		ch.cons = cs
 		if err := c.open(ch); err != nil {
 			return err
@@ -303,7 +305,6 @@ func (r *runner) totals() (published, confirmed, received int64) {
 func (r *runner) load() *Summary {
 	o := &r.o
 	stop := make(chan struct{})
-	var stopped atomic.Bool
 	var prodWG sync.WaitGroup
 	var prodsLeft atomic.Int64
 	prodsLeft.Store(int64(len(r.prods)))
@@ -314,7 +315,7 @@ func (r *runner) load() *Summary {
 		go func() {
 			defer prodWG.Done()
 			defer prodsLeft.Add(-1)
-			p.run(stop, &stopped, o.Grace)
+			p.run(stop, &r.stopped, o.Grace)
 		}()
 	}
 	s := &Summary{
@@ -363,7 +364,7 @@ wait:
 		switch {
 		case o.Drain && received >= r.drainTarget:
 			break wait
-		case len(r.prods) == 0 && consDone:
+		case consDone: // every consumer reached --cmessages (or was cancelled)
 			break wait
 		case len(r.prods) > 0 && prodsLeft.Load() == 0:
 			if prodsDoneAt.IsZero() {
@@ -379,7 +380,7 @@ wait:
 		}
 	}
 	end := sinceEpoch()
-	stopped.Store(true)
+	r.stopped.Store(true)
 	close(stop)
 	prodWG.Wait()
 	if reportStop != nil {
