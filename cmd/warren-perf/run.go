@@ -361,7 +361,13 @@ wait:
 		for _, cs := range r.cons {
 			consDone = consDone && (cs.done() || cs.cancelled.Load())
 		}
+		idle := now.Sub(lastChange) >= o.Grace && o.Grace > 0
 		switch {
+		case len(r.prods) == 0 && idle:
+			// Consumers alone (--drain, --cmessages) that get nothing for a grace
+			// period: the broker has no more for them.
+			r.fail(fmt.Errorf("consumers received nothing for %v: stopping with %d received", o.Grace, received))
+			break wait
 		case o.Drain && received >= r.drainTarget:
 			break wait
 		case consDone: // every consumer reached --cmessages (or was cancelled)
