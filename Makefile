@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet generate conformance conformance-rabbitmq clients crash-test fuzz clean
+.PHONY: all build run test vet generate conformance conformance-rabbitmq clients crash-test fuzz clean perf bench-compare
 
 all: build
 
@@ -49,3 +49,12 @@ clean:
 # Many kill -9 cycles of the crash test (make test runs a few).
 crash-test:
 	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-30} $(GO) test -count=1 -v -run TestCrashKill9 -timeout 60m ./cmd/warren/
+
+# warren-perf, the load generator for any AMQP 0-9-1 broker on loopback (cmd/warren-perf).
+perf:
+	$(GO) build -o $(BIN)/warren-perf ./cmd/warren-perf
+
+# Warren against Debian's RabbitMQ under warren-perf's scenarios; writes docs/BENCHMARKS.md.
+# BENCH_REPEATS=1 BENCH_DURATION=5s for a quick run; see bench/compare.sh for the rest.
+bench-compare:
+	bash bench/compare.sh
