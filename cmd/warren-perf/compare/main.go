@@ -47,6 +47,9 @@ type settings struct {
 	warrenBin string
 	perfBin   string
 	repo      string
+	// rabbitScript is a copy of conformance/rabbitmq.sh taken at the start, so that
+	// edits to the script (in progress or during a long run) do not reach it.
+	rabbitScript string
 }
 
 func main() {
@@ -102,9 +105,37 @@ func load() (settings, error) {
 	return s, nil
 }
 
+// snapshotRabbitScript copies conformance/rabbitmq.sh as last committed (or as
+// it is, outside a git checkout) into dir, beside a link to the folder's
+// testdata, which the script may read.
+func snapshotRabbitScript(st *settings, dir string) error {
+	b, err := exec.Command("git", "-C", st.repo, "show", "HEAD:conformance/rabbitmq.sh").Output()
+	if err != nil {
+		if b, err = os.ReadFile(filepath.Join(st.repo, "conformance", "rabbitmq.sh")); err != nil {
+			return err
+		}
+	}
+	st.rabbitScript = filepath.Join(dir, "rabbitmq.sh")
+	if err := os.WriteFile(st.rabbitScript, b, 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(st.repo, "conformance", "testdata")); err == nil {
+		return os.Symlink(filepath.Join(st.repo, "conformance", "testdata"), filepath.Join(dir, "testdata"))
+	}
+	return nil
+}
+
 func run() error {
 	st, err := load()
 	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "warren-bench-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := snapshotRabbitScript(&st, tmp); err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -179,10 +210,7 @@ func (b *broker) start() error {
 		b.pid = b.cmd.Process.Pid
 	} else {
 		b.rabbitmq("stop") // a node left behind by an interrupted run
-		cmd := exec.Command("bash", "conformance/rabbitmq.sh", "start")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("RABBITMQ_PORT=%d", b.port))
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
+		if err := b.rabbitmq("start"); err != nil {
 			return fmt.Errorf("rabbitmq.sh start: %w", err)
 		}
 		pid, err := rabbitPid(b.port)
@@ -259,7 +287,7 @@ func (b *broker) stop() {
 
 // rabbitmq runs conformance/rabbitmq.sh with the broker's port.
 func (b *broker) rabbitmq(verb string) error {
-	cmd := exec.Command("bash", "conformance/rabbitmq.sh", verb)
+	cmd := exec.Command("bash", b.st.rabbitScript, verb)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("RABBITMQ_PORT=%d", b.port))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
@@ -364,6 +392,8 @@ func perf(ctx context.Context, st *settings, b *broker, limit time.Duration, arg
 	data, err := os.ReadFile(path)
 	if err == nil && len(data) > 0 {
 		err = json.Unmarshal(data, &s)
+	} else if err == nil && runErr == nil {
+		return &summary{}, out.String(), nil // --delete-only writes none
 	} else if err == nil {
 		err = errors.New("no summary written")
 	}

@@ -69,7 +69,7 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 				ratio = fmt.Sprintf("%.2f×", r)
 				met = map[bool]string{true: "yes", false: "**no**"}[m.met(r)]
 			}
-			w("| %d | %s | %s | %s | %s | %s | %s | %s |\n", res.sc.num, shortTitle(res.sc.title), m.label,
+			w("| %d | %s | %s | %s | %s | %s | %s | %s |\n", res.sc.num, res.sc.short, m.label,
 				figure(wv, m.unit), figure(rv, m.unit), ratio, m.barText(), met)
 		}
 	}
@@ -146,15 +146,4 @@ func list(xs []float64, unit string) string {
 		parts = append(parts, figure(x, unit))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// shortTitle is the title up to its first colon or comma list, for the summary table.
-func shortTitle(t string) string {
-	if i := strings.Index(t, ":"); i > 0 && i < 40 {
-		return t[:i]
-	}
-	if len(t) > 70 {
-		return t[:strings.LastIndex(t[:70], ",")]
-	}
-	return t
 }

@@ -44,6 +44,7 @@ func (m *metric) met(ratio float64) bool {
 
 type scenario struct {
 	num         int
+	short       string // for the summary table
 	title       string
 	phases      []phase
 	queueArgs   []string // the arguments that name its queues and exchange, for --delete-only
@@ -111,20 +112,20 @@ func scenarios(st *settings) []scenario {
 	backlog := strconv.Itoa(st.backlog)
 	return []scenario{
 		{
-			num: 1, title: "1 producer, 1 consumer, 16 B, transient, auto-ack",
+			num: 1, short: "1→1, 16 B, transient, auto-ack", title: "1 producer, 1 consumer, 16 B, transient, auto-ack",
 			phases:    []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "16", "--auto-ack", "--queue", "bench-s1", "--time", d}, timed}},
 			queueArgs: []string{"--queue", "bench-s1"},
 			metrics:   []metric{deliveries(4), published, latency99, memory},
 		},
 		{
-			num: 2, title: "1 producer, 1 consumer, 1 KiB, transient, manual ack (every 50, multiple), prefetch 500",
+			num: 2, short: "1→1, 1 KiB, transient, manual ack", title: "1 producer, 1 consumer, 1 KiB, transient, manual ack (every 50, multiple), prefetch 500",
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "1024", "--prefetch", "500", "--multi-ack", "50",
 				"--queue", "bench-s2", "--time", d}, timed}},
 			queueArgs: []string{"--queue", "bench-s2"},
 			metrics:   []metric{deliveries(3), published, latency99, memory},
 		},
 		{
-			num: 3, title: "1 producer, 1 consumer, 1 KiB, persistent, durable queue, confirms (1,000 in flight), manual ack (every 50, multiple), prefetch 500",
+			num: 3, short: "1→1, 1 KiB, persistent, confirms", title: "1 producer, 1 consumer, 1 KiB, persistent, durable queue, confirms (1,000 in flight), manual ack (every 50, multiple), prefetch 500",
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "1024", "--persistent", "--durable", "--confirm", "1000",
 				"--prefetch", "500", "--multi-ack", "50", "--queue", "bench-s3", "--time", d}, timed}},
 			queueArgs: []string{"--queue", "bench-s3", "--durable"},
@@ -132,7 +133,7 @@ func scenarios(st *settings) []scenario {
 				latency99, memory},
 		},
 		{
-			num: 4, title: "16 producers, 16 consumers, 16 queues, 1 KiB, persistent, durable, confirms (1,000 in flight each), manual ack (every 50), prefetch 500",
+			num: 4, short: "16→16, 16 queues, 1 KiB, persistent, confirms", title: "16 producers, 16 consumers, 16 queues, 1 KiB, persistent, durable, confirms (1,000 in flight each), manual ack (every 50), prefetch 500",
 			phases: []phase{{"run", []string{"--producers", "16", "--consumers", "16", "--queues", "16", "--queue", "bench-s4-%d", "--size", "1024",
 				"--persistent", "--durable", "--confirm", "1000", "--prefetch", "500", "--multi-ack", "50", "--time", d}, timed}},
 			queueArgs: []string{"--queues", "16", "--queue", "bench-s4-%d", "--durable"},
@@ -140,14 +141,14 @@ func scenarios(st *settings) []scenario {
 				latency99, memory},
 		},
 		{
-			num: 5, title: "fanout exchange to 10 queues, 1 producer, 10 consumers, 1 KiB, transient, manual ack (every 50), prefetch 500",
+			num: 5, short: "fanout to 10 queues, 1 KiB", title: "fanout exchange to 10 queues, 1 producer, 10 consumers, 1 KiB, transient, manual ack (every 50), prefetch 500",
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "10", "--queues", "10", "--queue", "bench-s5-%d",
 				"--exchange", "bench-s5", "--type", "fanout", "--size", "1024", "--prefetch", "500", "--multi-ack", "50", "--time", d}, timed}},
 			queueArgs: []string{"--queues", "10", "--queue", "bench-s5-%d", "--exchange", "bench-s5", "--type", "fanout"},
 			metrics:   []metric{deliveries(3), published, latency99, memory},
 		},
 		{
-			num: 6, title: "latency at a fixed 10,000 msg/s: 1 producer, 1 consumer, 1 KiB, transient, auto-ack",
+			num: 6, short: "latency at 10,000 msg/s", title: "latency at a fixed 10,000 msg/s: 1 producer, 1 consumer, 1 KiB, transient, auto-ack",
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "1024", "--rate", "10000", "--auto-ack",
 				"--queue", "bench-s6", "--time", d}, timed}},
 			queueArgs: []string{"--queue", "bench-s6"},
@@ -155,7 +156,7 @@ func scenarios(st *settings) []scenario {
 				{label: "latency median", unit: "µs", value: p50(0)}, deliveries(0), memory},
 		},
 		{
-			num: 7, title: "1,000 connections, each a producer and a consumer of its own queue at 10 msg/s (10,000 msg/s in all), 1 KiB, auto-ack",
+			num: 7, short: "1,000 connections at 10 msg/s", title: "1,000 connections, each a producer and a consumer of its own queue at 10 msg/s (10,000 msg/s in all), 1 KiB, auto-ack",
 			phases: []phase{{"run", []string{"--producers", "1000", "--consumers", "1000", "--connections", "1000", "--queues", "1000",
 				"--queue", "bench-s7-%d", "--rate", "10", "--size", "1024", "--auto-ack", "--time", d}, st.duration + 4*time.Minute}},
 			queueArgs:   []string{"--queues", "1000", "--queue", "bench-s7-%d"},
@@ -164,7 +165,7 @@ func scenarios(st *settings) []scenario {
 				{label: "latency p99", unit: "µs", value: p99(0), bar: 0.5}, deliveries(0)},
 		},
 		{
-			num: 8, title: "backlog: " + group(st.backlog) + " persistent 1 KiB messages published with confirms (1,000 in flight) into a durable queue with no consumer, then drained by 1 consumer (prefetch 500, ack every 50)",
+			num: 8, short: "backlog of 1 KiB persistent messages", title: "backlog: " + group(st.backlog) + " persistent 1 KiB messages published with confirms (1,000 in flight) into a durable queue with no consumer, then drained by 1 consumer (prefetch 500, ack every 50)",
 			phases: []phase{
 				{"fill", []string{"--producers", "1", "--consumers", "0", "--queue", "bench-s8", "--durable", "--persistent", "--size", "1024",
 					"--confirm", "1000", "--pmessages", backlog}, 25 * time.Minute},
