@@ -129,6 +129,16 @@ start() {
 		listeners.tcp.default = 127.0.0.1:${port}
 		loopback_users.guest = true
 	EOF
+	# Definitions imported at boot: the policies the suite's policy tests rely on. A
+	# node that imports definitions creates no default vhost or user, so the file has
+	# vhost "/" and user guest too.
+	if [ -f "$script_dir/testdata/definitions.json" ]; then
+		cp "$script_dir/testdata/definitions.json" "$dir/definitions.json"
+		cat >>"$dir/rabbitmq.conf" <<-EOF
+			definitions.import_backend = local_filesystem
+			definitions.local.path = $dir/definitions.json
+		EOF
+	fi
 	: >"$dir/rabbitmq-env.conf"
 	cat >"$dir/env.sh" <<-EOF
 		export HOME='$dir'
