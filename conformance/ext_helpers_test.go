@@ -330,3 +330,122 @@ func extBodies(ms []amqp.Delivery) []string {
 	}
 	return s
 }
+
+// extField is one field of a field table as it is on the wire: its name, its type
+// tag and its value (a nested table or array as []extField, an array's elements
+// unnamed).
+type extField struct {
+	Name  string
+	Tag   byte
+	Value any
+}
+
+// extRawHeaders takes the next message from queue q with a raw-frame basic.get
+// (no-ack) and returns its headers property as it is on the wire, order kept.
+func extRawHeaders(t testing.TB, q string) []extField {
+	t.Helper()
+	c, _ := rawOpen(t, rawOptions{})
+	c.openChannel(1)
+	c.sendMethod(1, rawBasic, rawBasicGet, rawBasicGetArgs(q))
+	c.expectMethod(1, rawBasic, rawBasicGetOk)
+	f, err := c.readFrame()
+	if err != nil || f.Type != rawFrameHeader {
+		t.Fatalf("want a content header, got frame type %d (%v)", f.Type, err)
+	}
+	d := rawDecoder{b: f.Payload}
+	d.short()              // class
+	d.short()              // weight
+	size := d.longlong()   // body size
+	flags := d.short()     // property flags
+	if flags&0x8000 != 0 { // content-type
+		d.shortstr()
+	}
+	if flags&0x4000 != 0 { // content-encoding
+		d.shortstr()
+	}
+	var headers []extField
+	if flags&0x2000 != 0 {
+		headers = extOrderedTable(t, d.longstr())
+	}
+	if d.err != nil {
+		t.Fatalf("decoding the content header: %v", d.err)
+	}
+	for got := uint64(0); got < size; {
+		f, err := c.readFrame()
+		if err != nil || f.Type != rawFrameBody {
+			t.Fatalf("want a body frame, got frame type %d (%v)", f.Type, err)
+		}
+		got += uint64(len(f.Payload))
+	}
+	return headers
+}
+
+// extOrderedTable decodes the contents of a field table, order kept.
+func extOrderedTable(t testing.TB, b []byte) []extField {
+	t.Helper()
+	d := rawDecoder{b: b}
+	var fs []extField
+	for len(d.b) > 0 && d.err == nil {
+		name := d.shortstr()
+		tag, v := extOrderedValue(t, &d)
+		fs = append(fs, extField{Name: name, Tag: tag, Value: v})
+	}
+	if d.err != nil {
+		t.Fatalf("decoding a field table: %v", d.err)
+	}
+	return fs
+}
+
+// extOrderedValue decodes one tagged value; tables and arrays keep their order.
+func extOrderedValue(t testing.TB, d *rawDecoder) (byte, any) {
+	t.Helper()
+	if len(d.b) == 0 {
+		t.Fatal("truncated field value")
+	}
+	switch tag := d.b[0]; tag {
+	case 'F':
+		d.octet()
+		return tag, extOrderedTable(t, d.longstr())
+	case 'A':
+		d.octet()
+		inner := rawDecoder{b: d.longstr()}
+		var a []extField
+		for len(inner.b) > 0 && inner.err == nil {
+			tag, v := extOrderedValue(t, &inner)
+			a = append(a, extField{Tag: tag, Value: v})
+		}
+		return tag, a
+	default:
+		return tag, d.fieldValue()
+	}
+}
+
+// extFieldNames returns the names of fs, in order.
+func extFieldNames(fs []extField) []string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.Name)
+	}
+	return s
+}
+
+// extFieldTags returns "name:tag" for each of fs, in order.
+func extFieldTags(fs []extField) []string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.Name+":"+string(f.Tag))
+	}
+	return s
+}
+
+// extLookup returns the field of fs named name.
+func extLookup(t testing.TB, fs []extField, name string) extField {
+	t.Helper()
+	for _, f := range fs {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no field %q in %v", name, extFieldNames(fs))
+	return extField{}
+}
