@@ -14,9 +14,11 @@ import (
 
 // conn is one AMQP connection of the load generator: a lean client on the wire
 // codec. One goroutine reads (readLoop) and one writes (writeLoop). Producers
-// encode publishes straight into the outbound buffer under mu; the writer swaps
-// it for its spare and writes everything in one syscall, so many frames go out
-// per write and nothing is allocated per message once the buffers have grown.
+// encode publishes straight into the outbound buffer under mu; whoever writes
+// swaps it for the spare and writes everything in one syscall, so many frames go
+// out per write and nothing is allocated per message once the buffers have grown.
+// A producer that finds no write in progress writes itself (endWrite); control
+// frames from the reader always go through the writer goroutine.
 type conn struct {
 	nc         net.Conn
 	fr         *wire.FrameReader
@@ -24,12 +26,13 @@ type conn struct {
 	channelMax uint16
 	heartbeat  time.Duration
 
-	mu     sync.Mutex
-	cond   *sync.Cond // broadcast when the writer takes out, and on failure
-	out    []byte     // frames waiting for the writer
-	spare  []byte     // the writer's other buffer
-	failed bool       // under mu: no more writes
-	wake   chan struct{}
+	mu      sync.Mutex
+	cond    *sync.Cond // broadcast when the writer takes out, and on failure
+	out     []byte     // frames waiting to be written
+	spare   []byte     // the other buffer, swapped with out by whoever writes
+	writing bool       // under mu: a goroutine is writing (see flushLocked)
+	failed  bool       // under mu: no more writes
+	wake    chan struct{}
 
 	// chans holds the open channels by number; the reader looks them up lock-free.
 	chans []atomic.Pointer[channel]
@@ -80,7 +83,7 @@ func dial(o dialOptions) (*conn, error) {
 		epochNow: sinceEpoch,
 	}
 	c.cond = sync.NewCond(&c.mu)
-	nc.SetDeadline(time.Now().Add(15 * time.Second))
+	nc.SetDeadline(time.Now().Add(60 * time.Second))
 	if err := c.handshake(o); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("handshake with %s: %w", o.uri.Addr, err)
@@ -210,17 +213,44 @@ func (c *conn) beginWrite() (buf []byte, ok bool) {
 	return c.out, true
 }
 
+// The producer writes the buffer itself when no write is in progress: a message
+// at a low rate then goes out without waiting for the writer goroutine to be
+// scheduled. While a write is in progress, whoever is writing takes it next.
 func (c *conn) endWrite(buf []byte) {
 	c.out = buf
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.writing {
+		c.mu.Unlock()
+		return
 	}
+	c.writing = true
+	c.flushLocked()
 }
 
-// sendNow queues frames without waiting for room: for control frames, which must
-// never wait behind publishes (the reader sends acks this way).
+// flushLocked writes c.out until it stays empty. The caller holds c.mu and has
+// set c.writing; flushLocked clears it and releases c.mu.
+func (c *conn) flushLocked() {
+	for len(c.out) > 0 && !c.failed {
+		buf := c.out
+		c.out = c.spare[:0]
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		_, err := c.nc.Write(buf)
+		c.mu.Lock()
+		c.spare = buf[:0]
+		if err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			c.fail(err)
+			return
+		}
+	}
+	c.writing = false
+	c.mu.Unlock()
+}
+
+// sendNow queues frames for the writer goroutine without waiting for room: for
+// control frames, which must never wait behind publishes. The reader sends acks
+// this way, so that it never blocks on a write.
 func (c *conn) sendNow(frames []byte) {
 	c.mu.Lock()
 	if !c.failed {
@@ -252,17 +282,12 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		buf := c.out
-		c.out = c.spare[:0]
-		c.cond.Broadcast()
-		c.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.fail(err)
-				return
-			}
+		if c.writing || len(c.out) == 0 {
+			c.mu.Unlock() // a producer is writing: it takes what is queued
+			continue
 		}
-		c.spare = buf[:0]
+		c.writing = true
+		c.flushLocked()
 	}
 }
 

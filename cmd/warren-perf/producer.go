@@ -74,12 +74,16 @@ func batchFor(size int) int64 {
 
 // run publishes until stop is closed, the limit is reached or the connection
 // fails, then waits up to grace for outstanding confirms.
-func (p *producer) run(stop <-chan struct{}, stopped *atomic.Bool, grace time.Duration) {
+//
+// A rate-limited producer starts phase into its first interval, so that many
+// producers at a low rate spread their messages over time instead of publishing
+// all at the same instants.
+func (p *producer) run(stop <-chan struct{}, stopped *atomic.Bool, grace, phase time.Duration) {
 	c := p.ch.c
 	batch := batchFor(len(p.body))
 	seq := uint64(1) // next publish sequence number, as the broker counts them
 	var sent int64
-	start := sinceEpoch()
+	start := sinceEpoch() + int64(phase)
 	var timer *time.Timer
 	sleep := func(d time.Duration) bool {
 		if timer == nil {
@@ -102,7 +106,7 @@ func (p *producer) run(stop <-chan struct{}, stopped *atomic.Bool, grace time.Du
 			n = min(n, p.limit-sent)
 		}
 		if p.rate > 0 {
-			elapsed := float64(sinceEpoch()-start) / 1e9
+			elapsed := max(0, float64(sinceEpoch()-start)/1e9)
 			due := int64(p.rate*elapsed) + 1 - sent
 			if due <= 0 {
 				next := start + int64(float64(sent)/p.rate*1e9)

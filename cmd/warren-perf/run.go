@@ -201,7 +201,9 @@ func (r *runner) connect() error {
 		readBuf = 8 << 10
 	}
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
+	// A few handshakes at a time: RabbitMQ on two cores takes seconds for each
+	// of dozens of simultaneous ones.
+	sem := make(chan struct{}, 8)
 	errc := make(chan error, nconns)
 	for i := range nconns {
 		wg.Add(1)
@@ -310,12 +312,16 @@ func (r *runner) load() *Summary {
 	prodsLeft.Store(int64(len(r.prods)))
 	wall := time.Now()
 	start := sinceEpoch()
-	for _, p := range r.prods {
+	for i, p := range r.prods {
+		var phase time.Duration
+		if o.Rate > 0 {
+			phase = time.Duration(float64(i) / float64(len(r.prods)) / o.Rate * 1e9)
+		}
 		prodWG.Add(1)
 		go func() {
 			defer prodWG.Done()
 			defer prodsLeft.Add(-1)
-			p.run(stop, &r.stopped, o.Grace)
+			p.run(stop, &r.stopped, o.Grace, phase)
 		}()
 	}
 	s := &Summary{
