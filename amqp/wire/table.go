@@ -27,6 +27,50 @@ import (
 // with the same decoded values.
 type Table map[string]any
 
+// Fields is a field table encoded with its fields in the order given, where a
+// Table sorts them: for the tables whose order RabbitMQ fixes (an x-death
+// entry). A nested Fields value is encoded as 'F'; decoding always yields a
+// Table.
+type Fields []Field
+
+// Field is one field of Fields.
+type Field struct {
+	Key   string
+	Value any
+}
+
+// Get returns the value of the first field named key.
+func (f Fields) Get(key string) (any, bool) {
+	for _, x := range f {
+		if x.Key == key {
+			return x.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Table returns the fields as a Table.
+func (f Fields) Table() Table {
+	t := make(Table, len(f))
+	for _, x := range f {
+		if _, dup := t[x.Key]; !dup {
+			t[x.Key] = x.Value
+		}
+	}
+	return t
+}
+
+func appendFields(dst []byte, f Fields) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	for _, x := range f {
+		dst = appendShortstr(dst, x.Key)
+		dst = appendValue(dst, x.Value)
+	}
+	putUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
+}
+
 // Decimal is a field value of type 'D': Value × 10^-Scale.
 type Decimal struct {
 	Scale uint8
@@ -119,6 +163,8 @@ func appendValue(dst []byte, v any) []byte {
 		return AppendTable(append(dst, 'F'), v)
 	case map[string]any:
 		return AppendTable(append(dst, 'F'), Table(v))
+	case Fields:
+		return appendFields(append(dst, 'F'), v)
 	}
 	panic(fmt.Sprintf("wire: field table value of unsupported type %T", v))
 }
@@ -143,6 +189,13 @@ func validateValue(v any) error {
 		return v.Validate()
 	case map[string]any:
 		return Table(v).Validate()
+	case Fields:
+		for _, x := range v {
+			if err := validateValue(x.Value); err != nil {
+				return fmt.Errorf("field %q: %w", x.Key, err)
+			}
+		}
+		return nil
 	case []any:
 		for i, e := range v {
 			if err := validateValue(e); err != nil {

@@ -118,6 +118,33 @@ func TestTableSortedKeys(t *testing.T) {
 	}
 }
 
+// Fields keep their order on the wire and decode as a Table.
+func TestFieldsKeepOrder(t *testing.T) {
+	f := Fields{{"z", int64(1)}, {"a", "x"}, {"m", Fields{{"y", true}, {"b", int8(2)}}}}
+	enc := AppendTable(nil, Table{"f": f})
+	want := []byte{0, 0, 0, 41, 1, 'f', 'F', 0, 0, 0, 34,
+		1, 'z', 'l', 0, 0, 0, 0, 0, 0, 0, 1,
+		1, 'a', 'S', 0, 0, 0, 1, 'x',
+		1, 'm', 'F', 0, 0, 0, 8, 1, 'y', 't', 1, 1, 'b', 'b', 2}
+	if !bytes.Equal(enc, want) {
+		t.Fatalf("encoded\n%v\nwant\n%v", enc, want)
+	}
+	got, _, err := DecodeTable(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, ok := got["f"].(Table)
+	if !ok || inner["z"] != int64(1) || inner["a"] != "x" || inner["m"].(Table)["b"] != int8(2) {
+		t.Fatalf("decoded %#v", got)
+	}
+	if err := (Table{"f": Fields{{"bad", struct{}{}}}}).Validate(); err == nil {
+		t.Fatal("Validate passed a Fields value of an unsupported type")
+	}
+	if v, ok := f.Get("a"); !ok || v != "x" || len(f.Table()) != 3 {
+		t.Fatalf("Get/Table: %v %v %v", v, ok, f.Table())
+	}
+}
+
 // A table that arrives with unsorted or duplicate keys, or a bool octet other
 // than 1, is decoded and re-encoded in canonical form.
 func TestTableCanonicalForm(t *testing.T) {
