@@ -5,6 +5,7 @@ import (
 
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/broker"
+	"github.com/warren-mq/warren/exchange"
 	"github.com/warren-mq/warren/queue"
 )
 
@@ -28,7 +29,9 @@ type channel struct {
 	txAcks        []txAck
 	routeQueues   []*queue.Queue // scratch for routing
 	routeNames    []string
-	routeSeqs     []uint64
+	routeKeys     []string
+	publisher     *broker.Publisher
+	replyTo       *replyConsumer // the direct reply-to consumer, or nil
 	scratch       []unacked
 
 	mu              sync.Mutex
@@ -45,7 +48,7 @@ type channel struct {
 }
 
 func newChannel(c *conn, id uint16) *channel {
-	return &channel{id: id, conn: c, consumers: map[string]*consumer{}}
+	return &channel{id: id, conn: c, consumers: map[string]*consumer{}, publisher: c.vhost.Broker().NewPublisher()}
 }
 
 func (ch *channel) vhost() *broker.Vhost { return ch.conn.vhost }
@@ -233,6 +236,10 @@ func (ch *channel) namedQueue(name string) (*queue.Queue, *wire.Error) {
 }
 
 func (ch *channel) queueDeclare(m *wire.QueueDeclare) *wire.Error {
+	if m.Queue == replyToQueue {
+		// The direct reply-to pseudo-queue declares as RabbitMQ answers it.
+		return ch.reply(m.NoWait, nil, &wire.QueueDeclareOk{Queue: replyToQueue, ConsumerCount: 1})
+	}
 	name, serverNamed := m.Queue, false
 	if name == "" {
 		if m.Passive {
@@ -277,9 +284,16 @@ func (ch *channel) basicQos(m *wire.BasicQos) *wire.Error {
 }
 
 func (ch *channel) basicConsume(m *wire.BasicConsume) *wire.Error {
+	if m.Queue == replyToQueue {
+		return ch.consumeReplyTo(m)
+	}
 	q, err := ch.namedQueue(m.Queue)
 	if err != nil {
 		return err
+	}
+	priority, perr := consumerPriority(q.Name, ch.vhost().Name, m.Arguments)
+	if perr != nil {
+		return perr
 	}
 	tag := m.ConsumerTag
 	if tag == "" {
@@ -293,7 +307,7 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) *wire.Error {
 	}
 	ch.consumers[tag] = k
 	ch.mu.Unlock()
-	if err := q.AddConsumer(k, m.Exclusive, m.NoAck); err != nil {
+	if err := q.AddConsumer(k, m.Exclusive, m.NoAck, priority); err != nil {
 		ch.mu.Lock()
 		delete(ch.consumers, tag)
 		ch.mu.Unlock()
@@ -310,6 +324,36 @@ func (ch *channel) basicConsume(m *wire.BasicConsume) *wire.Error {
 	return nil
 }
 
+// consumerPriority reads basic.consume's x-priority argument: any integer, as
+// RabbitMQ takes it.
+func consumerPriority(queueName, vhost string, args wire.Table) (int, *wire.Error) {
+	v, ok := args["x-priority"]
+	if !ok {
+		return 0, nil
+	}
+	var n int64
+	switch x := v.(type) {
+	case int8:
+		n = int64(x)
+	case uint8:
+		n = int64(x)
+	case int16:
+		n = int64(x)
+	case uint16:
+		n = int64(x)
+	case int32:
+		n = int64(x)
+	case uint32:
+		n = int64(x)
+	case int64:
+		n = x
+	default:
+		return 0, wire.Errorf(wire.PreconditionFailed, "invalid arg 'x-priority' for queue '%s' in vhost '%s': \"expected integer, got %s\"",
+			queueName, vhost, exchange.FieldTypeName(v))
+	}
+	return int(max(min(n, 1<<31-1), -1<<31)), nil
+}
+
 func (ch *channel) basicCancel(m *wire.BasicCancel) *wire.Error {
 	ch.mu.Lock()
 	k := ch.consumers[m.ConsumerTag]
@@ -318,6 +362,9 @@ func (ch *channel) basicCancel(m *wire.BasicCancel) *wire.Error {
 		k.cancelled = true
 	}
 	ch.mu.Unlock()
+	if k == nil {
+		ch.cancelReplyTo(m.ConsumerTag)
+	}
 	if k != nil && k.q.RemoveConsumer(k) {
 		ch.vhost().DeleteQueueIf(k.q)
 	}
@@ -388,6 +435,7 @@ func (ch *channel) shutdown() {
 	pending, _ := ch.unacked.take(0, true, nil)
 	ch.consumerUnacked = 0
 	ch.mu.Unlock()
+	ch.cancelReplyTo("")
 	for _, k := range consumers {
 		if k.q.RemoveConsumer(k) {
 			ch.vhost().DeleteQueueIf(k.q)

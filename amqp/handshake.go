@@ -35,6 +35,8 @@ func serverCapabilities() wire.Table {
 		"authentication_failure_close": true,
 		"per_consumer_qos":             true,
 		"connection.blocked":           true,
+		"consumer_priorities":          true,
+		"direct_reply_to":              true,
 	}
 }
 

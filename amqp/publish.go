@@ -1,12 +1,15 @@
 package amqp
 
 import (
+	"strings"
+
 	"go.uber.org/zap"
 
 	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/broker"
+	"github.com/warren-mq/warren/exchange"
 	"github.com/warren-mq/warren/message"
 	"github.com/warren-mq/warren/queue"
-	"github.com/warren-mq/warren/storage"
 )
 
 // pending is a method with content (basic.publish, or a server-only one a
@@ -28,6 +31,7 @@ type txPublish struct {
 	msg       *message.Message
 	queues    []*queue.Queue
 	mandatory bool
+	reply     bool // to a direct reply-to address
 }
 
 func (ch *channel) basicPublish(m *wire.BasicPublish) *wire.Error {
@@ -113,99 +117,172 @@ func (ch *channel) contentComplete() *wire.Error {
 }
 
 // published routes a complete message and delivers it (or holds it, in a
-// transaction), then counts it for confirms.
+// transaction), then counts it for confirms. The checks come in RabbitMQ's
+// order: the exchange, the direct reply-to consumer, user-id, expiration, the
+// CC and BCC headers.
 func (ch *channel) published() *wire.Error {
 	p := ch.pub
 	ch.pub = nil
-	if p.props.Flags&wire.FlagUserID != 0 && p.props.UserID != ch.conn.user {
-		return wire.Errorf(wire.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
-			p.props.UserID, ch.conn.user).For(p.method)
-	}
 	msg := &message.Message{Exchange: p.exchange, RoutingKey: p.routingKey, Props: p.props, RawProps: p.rawProps, Body: p.body}
-	qs, names, err := ch.vhost().Route(p.exchange, p.routingKey, p.props.Headers, ch.routeQueues[:0], ch.routeNames)
-	ch.routeNames = names
-	if err != nil {
-		err.ClassID, err.MethodID = classBasic, 40
-		return err
+	// A reply to a direct reply-to address goes to its channel, not a queue.
+	reply := p.exchange == "" && strings.HasPrefix(p.routingKey, replyToPrefix)
+	var qs []*queue.Queue
+	cc, bcc := msg.Props.Headers["CC"], msg.Props.Headers["BCC"]
+	if !reply {
+		// Sender-selected distribution: CC and BCC add routing keys.
+		keys := append(ch.routeKeys[:0], p.routingKey)
+		if cc != nil || bcc != nil {
+			keys = append(append(keys, stringArray(cc)...), stringArray(bcc)...)
+		}
+		ch.routeKeys = keys
+		var names []string
+		var err *wire.Error
+		qs, names, err = ch.vhost().Route(p.exchange, keys, msg.Props.Headers, ch.routeQueues[:0], ch.routeNames)
+		ch.routeNames = names
+		if err != nil {
+			return err.For(p.method)
+		}
 	}
-	if ch.tx {
-		ch.txPublishes = append(ch.txPublishes, txPublish{msg: msg, queues: append([]*queue.Queue(nil), qs...), mandatory: p.mandatory})
-	} else if ch.confirm != nil {
+	if err := ch.checkPublished(msg); err != nil {
+		clear(qs)
+		return err.For(p.method)
+	}
+	if bcc != nil && !reply {
+		// Consumers never see BCC.
+		msg.Props.Headers = withoutKey(msg.Props.Headers, "BCC")
+		msg.RawProps = nil
+	}
+	switch {
+	case ch.tx:
+		ch.txPublishes = append(ch.txPublishes, txPublish{msg: msg, queues: append([]*queue.Queue(nil), qs...), mandatory: p.mandatory, reply: reply})
+	case ch.confirm != nil:
 		c := ch.confirm
 		tag := c.add(confirmPending)
-		stored := ch.deliver(msg, qs, p.mandatory, func(err error) {
+		o := ch.deliver(msg, qs, p.mandatory, reply, func(o broker.Outcome, err error) {
 			if err != nil {
 				ch.conn.log.Error("store write failed: publish nacked", zap.Error(err))
 			}
-			c.complete(tag, err == nil)
+			c.complete(tag, err == nil && !o.Rejected)
 			c.flush(ch.conn.w, ch.id)
 		})
-		if !stored {
-			c.complete(tag, true)
+		if !o.Stored {
+			c.complete(tag, !o.Rejected)
 			if !ch.dirty {
 				ch.dirty = true
 				ch.conn.dirty = append(ch.conn.dirty, ch)
 			}
 		}
-	} else {
-		ch.deliver(msg, qs, p.mandatory, nil)
+	default:
+		ch.deliver(msg, qs, p.mandatory, reply, nil)
 	}
 	clear(qs)
 	ch.routeQueues = qs[:0]
 	return nil
 }
 
-// deliver hands msg to its queues, or returns it to a mandatory publisher when
-// none took it. A persistent message bound for durable queues is stored first:
-// once, with an index entry for each such queue, submitted before any queue
-// shows it to a consumer so that every ack's store write comes after it. deliver
-// reports whether it stored the message; done, if not nil, is then called once
-// the store has it (or failed to write it).
-func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bool, done func(error)) bool {
-	seqs := ch.routeSeqs[:0]
-	var batch *storage.Batch
-	for _, q := range qs {
-		var seq uint64
-		if q.Stores(msg) {
-			if batch == nil {
-				b := ch.vhost().Broker()
-				msg.ID = b.NextMessageID()
-				batch = &storage.Batch{}
-				batch.PutMessage(msg.ID, msg.Encode(nil))
-			}
-			seq = q.Reserve()
-			batch.PutIndex(q.ID, seq, msg.ID)
-			msg.Ref()
+// checkPublished refuses a message RabbitMQ would refuse, and rewrites a
+// direct reply-to reply_to to this channel's address.
+func (ch *channel) checkPublished(msg *message.Message) *wire.Error {
+	props := &msg.Props
+	if props.Flags&wire.FlagReplyTo != 0 && props.ReplyTo == replyToQueue {
+		addr := ch.replyAddress()
+		if addr == "" {
+			return wire.Errorf(wire.PreconditionFailed, "fast reply consumer does not exist")
 		}
-		seqs = append(seqs, seq)
+		props.ReplyTo = addr
+		msg.RawProps = nil
 	}
-	if batch != nil {
-		log := ch.conn.log
-		ch.vhost().Broker().Store().Submit(batch, func(err error) {
-			if err == nil {
-				msg.SetOnDisk() // queues may page its body out from now on
-			} else if done == nil {
-				log.Error("store write failed", zap.Error(err))
-			}
-			if done != nil {
-				done(err)
-			}
-		})
+	if props.Flags&wire.FlagUserID != 0 && props.UserID != ch.conn.user {
+		return wire.Errorf(wire.PreconditionFailed, "user_id property set to '%s' but authenticated user was '%s'",
+			props.UserID, ch.conn.user)
 	}
-	taken := 0
-	for i, q := range qs {
-		var ok bool
-		if seqs[i] != 0 {
-			ok = q.PublishAt(msg, seqs[i])
-		} else {
-			ok = q.Publish(msg)
-		}
-		if ok {
-			taken++
+	if props.Flags&wire.FlagExpiration != 0 {
+		if _, err := message.ParseExpiration(props.Expiration); err != nil {
+			return wire.Errorf(wire.PreconditionFailed, "invalid expiration '%s': %s", props.Expiration, expirationError(props.Expiration))
 		}
 	}
-	ch.routeSeqs = seqs
-	if taken == 0 && mandatory {
+	for _, h := range [...]string{"CC", "BCC"} {
+		if v, ok := props.Headers[h]; ok {
+			if _, isArray := v.([]any); !isArray {
+				return wire.Errorf(wire.PreconditionFailed, "invalid message: {unacceptable_type_in_header,\"%s\",%s}",
+					h, exchange.FieldTypeName(v))
+			}
+		}
+	}
+	return nil
+}
+
+// expirationError is the Erlang term RabbitMQ gives for an expiration that is
+// not an integer from 0 to message.MaxExpiry (string:to_integer, then
+// check_expiry), printed as ~p prints it after "invalid expiration '...': ",
+// which breaks a term that would pass column 80.
+func expirationError(s string) string {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return "no_integer"
+	}
+	if j < len(s) {
+		return `{leftover_string,"` + s[j:] + `"}`
+	}
+	n := strings.TrimLeft(s[i:j], "0")
+	if n == "" {
+		n = "0"
+	}
+	tag := "value_too_large"
+	if s[0] == '-' {
+		tag, n = "value_negative", "-"+n
+	}
+	col := len("invalid expiration '") + len(s) + len("': ")
+	if col+len(tag)+len(n)+3 > 80 {
+		return "{" + tag + ",\n" + strings.Repeat(" ", col+1) + n + "}"
+	}
+	return "{" + tag + "," + n + "}"
+}
+
+// stringArray returns the strings of a CC or BCC header (an array; RabbitMQ
+// takes its longstr elements and ignores the rest).
+func stringArray(v any) []string {
+	a, _ := v.([]any)
+	var out []string
+	for _, x := range a {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// withoutKey returns a copy of t without key.
+func withoutKey(t wire.Table, key string) wire.Table {
+	out := make(wire.Table, len(t))
+	for k, v := range t {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deliver hands msg to its queues (or, for a reply, to its direct reply-to
+// consumer), or returns it to a mandatory publisher when none took it. done, if
+// not nil, is called as broker.Publisher.Publish says.
+func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory, reply bool, done func(broker.Outcome, error)) broker.Outcome {
+	var o broker.Outcome
+	if reply {
+		if ch.conn.srv.deliverReply(msg) {
+			o.Taken = 1
+		}
+	} else {
+		o = ch.publisher.Publish(msg, qs, done)
+	}
+	if o.Taken == 0 && !o.Rejected && mandatory {
 		frameMax := ch.conn.frameMax
 		ch.conn.w.append(func(b []byte) []byte {
 			b = wire.AppendMethodFrame(b, ch.id, &wire.BasicReturn{
@@ -217,7 +294,7 @@ func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory bo
 			return appendContent(b, ch.id, msg, frameMax)
 		})
 	}
-	return batch != nil
+	return o
 }
 
 // flushConfirms sends the confirms completed so far.

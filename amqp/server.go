@@ -53,6 +53,8 @@ type Config struct {
 	ResourceCheckInterval time.Duration
 	// Resources reads disk and memory figures; nil reads the machine's.
 	Resources func() (Resources, error)
+	// Policies apply to the queues and exchanges whose names they match.
+	Policies []broker.Policy
 }
 
 // DefaultConfig returns RabbitMQ's defaults: guest/guest from loopback only,
@@ -87,6 +89,9 @@ type Server struct {
 	monitorStop chan struct{}
 	monitorDone chan struct{}
 
+	replyMu sync.RWMutex
+	replies map[string]*channel // direct reply-to addresses
+
 	mu       sync.Mutex
 	lns      []net.Listener
 	conns    map[*conn]struct{}
@@ -103,7 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	start := time.Now()
-	b, err := broker.Open(cfg.Store)
+	b, err := broker.Open(broker.Config{Store: cfg.Store, Logger: cfg.Logger, Policies: cfg.Policies})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +122,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ResourceCheckInterval <= 0 {
 		cfg.ResourceCheckInterval = time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, broker: b, conns: map[*conn]struct{}{},
+	return &Server{cfg: cfg, log: cfg.Logger, broker: b, conns: map[*conn]struct{}{}, replies: map[string]*channel{},
 		monitorStop: make(chan struct{}), monitorDone: make(chan struct{})}, nil
 }
 

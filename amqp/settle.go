@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/broker"
 	"github.com/warren-mq/warren/queue"
 )
 
@@ -88,8 +89,9 @@ func apply(entries []unacked, how settlement) {
 		switch how {
 		case settleRequeue:
 			q.Requeue(ds...)
+		case settleDrop:
+			q.Reject(ds...)
 		default:
-			// Dropped messages will be dead-lettered here once queues support it.
 			q.Ack(ds...)
 		}
 	}
@@ -111,15 +113,15 @@ func (ch *channel) txCommit() {
 	w, id := ch.conn.w, ch.id
 	var pending atomic.Int32
 	pending.Store(1) // the commit itself, released below
-	finish := func(error) {
+	finish := func(broker.Outcome, error) {
 		if pending.Add(-1) == 0 {
 			w.method(id, &wire.TxCommitOk{})
 		}
 	}
 	for _, p := range ch.txPublishes {
 		pending.Add(1)
-		if !ch.deliver(p.msg, p.queues, p.mandatory, finish) {
-			finish(nil)
+		if o := ch.deliver(p.msg, p.queues, p.mandatory, p.reply, finish); !o.Stored {
+			finish(o, nil)
 		}
 	}
 	clear(ch.txPublishes)
@@ -129,7 +131,7 @@ func (ch *channel) txCommit() {
 	}
 	ch.txAcks = nil
 	ch.dispatchConsumers()
-	finish(nil)
+	finish(broker.Outcome{}, nil)
 }
 
 // txRollback drops the transaction's publishes and makes its acked deliveries

@@ -21,34 +21,44 @@ var queueEquivalenceArgs = []string{
 var exchangeEquivalenceArgs = []string{"alternate-exchange"}
 
 // argsEquivalent compares the listed arguments of a redeclaration with the current
-// ones, type and value, and words a difference as RabbitMQ does.
+// ones as RabbitMQ 3.10 does (see exchange.ArgEquivalent) and words a difference
+// as it does: with types when only one side has the argument, values alone when
+// both do.
 func argsEquivalent(keys []string, what string, received, current wire.Table) *wire.Error {
 	for _, k := range keys {
 		r, rok := received[k]
 		c, cok := current[k]
-		if rok == cok && (!rok || sameArg(r, c)) {
+		switch {
+		case !rok && !cok:
 			continue
+		case rok && cok:
+			if exchange.ArgEquivalent(r, c) {
+				continue
+			}
+			return wire.Errorf(wire.PreconditionFailed, "inequivalent arg '%s' for %s: received '%s' but current is '%s'",
+				k, what, argValue(r), argValue(c))
 		}
 		return wire.Errorf(wire.PreconditionFailed, "inequivalent arg '%s' for %s: received %s but current is %s",
-			k, what, argText(r, rok), argText(c, cok))
+			k, what, typedArg(r, rok), typedArg(c, cok))
 	}
 	return nil
 }
 
-func sameArg(a, b any) bool {
-	if exchange.FieldTypeName(a) != exchange.FieldTypeName(b) {
-		return false
+// argValue shows an argument's value as RabbitMQ does: a string as it is,
+// anything else as the Erlang term.
+func argValue(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case []byte:
+		return string(s)
 	}
-	return fmt.Sprint(a) == fmt.Sprint(b)
+	return exchange.ErlTerm(v)
 }
 
-func argText(v any, ok bool) string {
+func typedArg(v any, ok bool) string {
 	if !ok {
 		return "none"
 	}
-	s := fmt.Sprint(v)
-	if b, isBytes := v.([]byte); isBytes {
-		s = string(b)
-	}
-	return fmt.Sprintf("the value '%s' of type '%s'", s, exchange.FieldTypeName(v))
+	return fmt.Sprintf("the value '%s' of type '%s'", argValue(v), exchange.FieldTypeName(v))
 }

@@ -4,14 +4,28 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"go.uber.org/zap"
+
 	"github.com/warren-mq/warren/storage"
 )
+
+// Config is what a broker is made of.
+type Config struct {
+	// Store keeps durable definitions and persistent messages; nil keeps
+	// everything in memory.
+	Store storage.Store
+	// Logger receives the broker's logs; nil discards them.
+	Logger *zap.Logger
+	// Policies apply to the queues and exchanges of their vhosts (see Policy).
+	Policies []Policy
+}
 
 // Broker is one node's virtual hosts over one store. Open recovers what the store
 // holds; every durable change afterwards goes through the store before it is
 // answered.
 type Broker struct {
 	store  storage.Store
+	log    *zap.Logger
 	vhosts map[string]*Vhost
 
 	queueIDs atomic.Uint64 // last queue id handed out
@@ -20,9 +34,22 @@ type Broker struct {
 
 // Open returns a broker with the vhost "/" and everything store holds: durable
 // exchanges, queues and bindings, and the persistent messages of those queues.
-func Open(store storage.Store) (*Broker, error) {
-	b := &Broker{store: store, vhosts: map[string]*Vhost{}}
+func Open(cfg Config) (*Broker, error) {
+	b := &Broker{store: cfg.Store, log: cfg.Logger, vhosts: map[string]*Vhost{}}
+	if b.log == nil {
+		b.log = zap.NewNop()
+	}
 	b.vhosts["/"] = newVhost("/", b)
+	for _, p := range cfg.Policies {
+		v := b.vhosts[p.Vhost]
+		if v == nil {
+			return nil, fmt.Errorf("policy %q: no vhost %q", p.Name, p.Vhost)
+		}
+		if p.re == nil {
+			return nil, fmt.Errorf("policy %q: not made by ParsePolicy", p.Name)
+		}
+		v.policies = append(v.policies, p)
+	}
 	if err := b.recover(); err != nil {
 		return nil, fmt.Errorf("recovering from the store: %w", err)
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/warren-mq/warren/amqp/wire"
@@ -59,7 +60,7 @@ func (b *Broker) recoverExchanges() error {
 		autoDelete, _ := d["auto_delete"].(bool)
 		internal, _ := d["internal"].(bool)
 		args, _ := d["arguments"].(wire.Table)
-		x, err := exchange.New(name, typ, true, autoDelete, internal, args)
+		x, err := v.newExchange(name, typ, true, autoDelete, internal, args)
 		if err != nil {
 			return fmt.Errorf("exchange %q: %w", name, err)
 		}
@@ -82,7 +83,7 @@ func (b *Broker) recoverQueues() ([]*queue.Queue, error) {
 		id, _ := d["id"].(int64)
 		autoDelete, _ := d["auto_delete"].(bool)
 		args, _ := d["arguments"].(wire.Table)
-		q := queue.New(name, v.Name, true, false, autoDelete, args, nil)
+		q := v.newQueue(name, true, false, autoDelete, args, nil)
 		q.SetStore(b.store, uint64(id))
 		if uint64(id) > b.queueIDs.Load() {
 			b.queueIDs.Store(uint64(id))
@@ -123,64 +124,61 @@ func (b *Broker) recoverBindings() error {
 // queue holds any more and sets the message id counter past every stored id.
 // A message only one queue holds comes back paged out (read when it nears the
 // head), so recovery reads only the indexes; one several queues share is read
-// now, once, and shared.
+// now, once, and shared. Besides the queues' entries, recovery holds one sorted
+// array of the message ids they refer to (8 octets a message), which finds both
+// the shared messages and those no queue refers to.
 func (b *Broker) recoverMessages(queues []*queue.Queue) error {
-	type slot struct{ seq, id uint64 }
-	slots := make([][]slot, len(queues))
-	delivered := make([]uint64, len(queues))
-	holders := map[uint64]int32{}
-	for i, q := range queues {
-		d, err := b.store.ForEachIndex(q.ID, func(seq, msgID uint64) error {
-			slots[i] = append(slots[i], slot{seq, msgID})
-			holders[msgID]++
+	var held []uint64
+	for _, q := range queues {
+		mark, err := b.store.ForEachIndex(q.ID, func(seq uint64, e storage.IndexEntry) error {
+			q.RecoverEntry(seq, e)
+			held = append(held, e.MsgID)
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("queue %q: %w", q.Name, err)
 		}
-		delivered[i] = d
+		q.RecoverDelivered(mark)
 	}
-	shared := map[uint64]*message.Message{}
-	var need []uint64
-	for id, n := range holders {
-		if n > 1 {
-			need = append(need, id)
+	slices.Sort(held)
+	var need []uint64 // held by more than one queue
+	for i := 1; i < len(held); i++ {
+		if held[i] == held[i-1] && (len(need) == 0 || need[len(need)-1] != held[i]) {
+			need = append(need, held[i])
 		}
 	}
-	for len(need) > 0 {
-		chunk := need[:min(len(need), recoverReadBatch)]
-		need = need[len(chunk):]
-		err := b.store.ReadMessages(chunk, func(id uint64, data []byte) error {
-			m, err := message.Decode(data)
+	if len(need) > 0 {
+		shared := make(map[uint64]*message.Message, len(need))
+		for rest := need; len(rest) > 0; {
+			chunk := rest[:min(len(rest), recoverReadBatch)]
+			rest = rest[len(chunk):]
+			err := b.store.ReadMessages(chunk, func(id uint64, data []byte) error {
+				m, err := message.Decode(data)
+				if err != nil {
+					return fmt.Errorf("message %d: %w", id, err)
+				}
+				m.ID = id
+				m.SetOnDisk()
+				shared[id] = m
+				return nil
+			})
 			if err != nil {
-				return fmt.Errorf("message %d: %w", id, err)
-			}
-			m.ID = id
-			m.SetOnDisk()
-			shared[id] = m
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for i, q := range queues {
-		for _, s := range slots[i] {
-			redelivered := s.seq <= delivered[i]
-			if m := shared[s.id]; m != nil {
-				m.Ref()
-				q.Recover(m, s.seq, redelivered)
-			} else {
-				q.RecoverPaged(s.id, s.seq, redelivered)
+				return err
 			}
 		}
-		slots[i] = nil
+		for _, q := range queues {
+			q.ShareRecovered(shared)
+		}
 	}
 	var orphans storage.Batch
 	var maxID uint64
+	i := 0
 	err := b.store.ForEachMessageID(func(id uint64) error {
 		maxID = max(maxID, id)
-		if holders[id] == 0 {
+		for i < len(held) && held[i] < id {
+			i++
+		}
+		if i == len(held) || held[i] != id {
 			orphans.DeleteMessage(id)
 		}
 		return nil
@@ -188,6 +186,7 @@ func (b *Broker) recoverMessages(queues []*queue.Queue) error {
 	if err != nil {
 		return err
 	}
+	held = nil
 	b.msgIDs.Store(maxID)
 	if orphans.Len() > 0 {
 		done := make(chan error, 1)
@@ -195,6 +194,9 @@ func (b *Broker) recoverMessages(queues []*queue.Queue) error {
 		if err := <-done; err != nil {
 			return fmt.Errorf("deleting messages no queue holds: %w", err)
 		}
+	}
+	for _, q := range queues {
+		q.Recovered()
 	}
 	return nil
 }

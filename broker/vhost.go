@@ -20,6 +20,8 @@ type Vhost struct {
 	Name string
 	b    *Broker
 
+	policies []Policy // fixed at start
+
 	mu        sync.RWMutex
 	exchanges map[string]*exchange.Exchange
 	queues    map[string]*queue.Queue
@@ -84,7 +86,7 @@ func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, 
 	if x != nil {
 		return v.equivalentExchange(x, typ, durable, autoDelete, internal, args)
 	}
-	x, err := exchange.New(name, typ, durable, autoDelete, internal, args)
+	x, err := v.newExchange(name, typ, durable, autoDelete, internal, args)
 	if err != nil {
 		return wire.Errorf(wire.CommandInvalid, "unknown exchange type '%s'", typ)
 	}
@@ -93,6 +95,23 @@ func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, 
 	}
 	v.exchanges[name] = x
 	return nil
+}
+
+// newExchange makes an exchange; a policy may give it an alternate exchange,
+// which its own argument overrides, as in RabbitMQ.
+func (v *Vhost) newExchange(name, typ string, durable, autoDelete, internal bool, args wire.Table) (*exchange.Exchange, error) {
+	x, err := exchange.New(name, typ, durable, autoDelete, internal, args)
+	if err != nil {
+		return nil, err
+	}
+	if _, own := args[exchange.AlternateExchangeArg].(string); !own {
+		if p := v.policyFor(name, false); p != nil {
+			if ae, ok := p.Definition["alternate-exchange"].(string); ok {
+				x.SetAlternateExchange(ae)
+			}
+		}
+	}
+	return x, nil
 }
 
 func (v *Vhost) equivalentExchange(x *exchange.Exchange, typ string, durable, autoDelete, internal bool, args wire.Table) *wire.Error {
@@ -260,6 +279,7 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 		if err := v.checkOwner(q, owner); err != nil {
 			return nil, err
 		}
+		q.Touch()
 		return q, nil
 	}
 	if !d.ServerNamed && strings.HasPrefix(d.Name, "amq.") {
@@ -281,13 +301,17 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 		if err := argsEquivalent(queueEquivalenceArgs, what, d.Args, q.Args); err != nil {
 			return nil, err
 		}
+		q.Touch()
 		return q, nil
+	}
+	if err := v.checkQueueArgs(d.Name, d.Args); err != nil {
+		return nil, err
 	}
 	var qOwner any
 	if d.Exclusive {
 		qOwner = owner
 	}
-	q = queue.New(d.Name, v.Name, d.Durable, d.Exclusive, d.AutoDelete, d.Args, qOwner)
+	q = v.newQueue(d.Name, d.Durable, d.Exclusive, d.AutoDelete, d.Args, qOwner)
 	if d.Durable && !d.Exclusive && v.b.store != nil {
 		q.SetStore(v.b.store, v.b.nextQueueID())
 		// An id can come round again after a restart (ids restart from the highest
@@ -302,6 +326,13 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 	}
 	v.queues[d.Name] = q
 	return q, nil
+}
+
+// newQueue makes a queue with the settings its arguments and policy give it.
+func (v *Vhost) newQueue(name string, durable, exclusive, autoDelete bool, args wire.Table, owner any) *queue.Queue {
+	q := queue.New(name, v.Name, durable, exclusive, autoDelete, args, owner)
+	q.Configure(v.queueSettings(name, args), queue.Env{DeadLetter: v.deadLetter, Expire: v.expireQueue})
+	return q
 }
 
 // checkOwner refuses access to another connection's exclusive queue.
@@ -398,32 +429,51 @@ func (v *Vhost) deleteQueueLocked(q *queue.Queue) int {
 	return q.Delete()
 }
 
-// Route returns the queues a message published to exchangeName with key and
-// headers reaches, appended to dst. names is scratch space the caller may reuse.
-func (v *Vhost) Route(exchangeName, key string, headers wire.Table, dst []*queue.Queue, names []string) ([]*queue.Queue, []string, *wire.Error) {
+// Route returns the queues a message published to exchangeName with routing
+// keys (its routing key, then those of CC and BCC headers) and headers reaches,
+// appended to dst. names is scratch space the caller may reuse.
+func (v *Vhost) Route(exchangeName string, keys []string, headers wire.Table, dst []*queue.Queue, names []string) ([]*queue.Queue, []string, *wire.Error) {
+	return v.routeKeys(exchangeName, keys, headers, dst, names, true)
+}
+
+// routeKeys is Route; checkInternal refuses an internal exchange (a publish),
+// which dead-lettering may use.
+func (v *Vhost) routeKeys(exchangeName string, keys []string, headers wire.Table, dst []*queue.Queue, names []string, checkInternal bool) ([]*queue.Queue, []string, *wire.Error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	x := v.exchanges[exchangeName]
 	if x == nil {
 		return dst, names, v.noExchange(exchangeName)
 	}
-	if x.Internal {
+	if checkInternal && x.Internal {
 		return dst, names, wire.Errorf(wire.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", exchangeName, v.Name)
 	}
 	if exchangeName == "" {
 		// The default exchange binds every queue by its name, implicitly.
-		if q := v.queues[key]; q != nil {
-			dst = append(dst, q)
+		start := len(dst)
+		for _, k := range keys {
+			if q := v.queues[k]; q != nil && !containsQueue(dst[start:], q) {
+				dst = append(dst, q)
+			}
 		}
 		return dst, names, nil
 	}
-	names = exchange.Route(v.lookupExchangeLocked, x, key, headers, names[:0])
+	names = exchange.RouteKeys(v.lookupExchangeLocked, x, keys, headers, names[:0])
 	for _, n := range names {
 		if q := v.queues[n]; q != nil {
 			dst = append(dst, q)
 		}
 	}
 	return dst, names, nil
+}
+
+func containsQueue(qs []*queue.Queue, q *queue.Queue) bool {
+	for _, x := range qs {
+		if x == q {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *Vhost) lookupExchangeLocked(name string) *exchange.Exchange { return v.exchanges[name] }

@@ -246,3 +246,7 @@ func appendErlFloat(b []byte, f float64) []byte {
 	}
 	return append(b, sci...)
 }
+
+// ErlTerm returns v as RabbitMQ's reply texts show the Erlang term it decodes
+// a field value into (io_lib's ~p, on one line): 5, <<"text">>, [...].
+func ErlTerm(v any) string { return string(appendErlTerm(nil, v)) }

@@ -75,6 +75,10 @@ func New(name, typ string, durable, autoDelete, internal bool, args map[string]a
 	return e, nil
 }
 
+// SetAlternateExchange gives the exchange an alternate exchange that is not in
+// its arguments (one a policy names). Call it before the exchange is used.
+func (e *Exchange) SetAlternateExchange(name string) { e.alternate = name }
+
 // AlternateExchange returns the name of the exchange that takes the messages this
 // exchange routes nowhere, or "".
 func (e *Exchange) AlternateExchange() string { return e.alternate }

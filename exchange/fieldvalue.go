@@ -305,3 +305,31 @@ func uintOf(v reflect.Value) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// ArgEquivalent reports whether two values of a declaration argument are
+// equivalent the way RabbitMQ 3.10 compares x-arguments when a queue or exchange
+// is declared again: the same type class (every integer width is one class,
+// float and double another, each other type its own) and equal values. So 5
+// (signedint) is equivalent to 5 (long), but not to 5.0 (double) or "5".
+func ArgEquivalent(a, b any) bool {
+	ca, cb := typeClass(a), typeClass(b)
+	if ca != cb {
+		return false
+	}
+	if ca == "int" || ca == "float" {
+		na, _ := numberOf(a)
+		nb, _ := numberOf(b)
+		return na.equal(nb)
+	}
+	return strictEqual(a, b)
+}
+
+func typeClass(v any) string {
+	switch v.(type) {
+	case int8, uint8, int16, uint16, int32, uint32, int64, int:
+		return "int"
+	case float32, float64:
+		return "float"
+	}
+	return FieldTypeName(v)
+}

@@ -3,6 +3,7 @@
 package message
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/warren-mq/warren/amqp/wire"
@@ -54,3 +55,56 @@ func (m *Message) Ref() { m.refs.Add(1) }
 // Unref records that a durable queue is done with the stored copy; it reports
 // true when it was the last, and the stored copy is to be deleted.
 func (m *Message) Unref() bool { return m.refs.Add(-1) == 0 }
+
+// Expiration returns the message's own time to live in milliseconds (the
+// expiration property) and true, or false when it has none or it is not a
+// non-negative integer (publishes with such a value are refused, see
+// ParseExpiration).
+func (m *Message) Expiration() (int64, bool) {
+	if m.Props.Flags&wire.FlagExpiration == 0 {
+		return 0, false
+	}
+	ms, err := ParseExpiration(m.Props.Expiration)
+	return ms, err == nil
+}
+
+// MaxExpiry is the longest TTL or expiry RabbitMQ takes, in milliseconds (ten
+// years).
+const MaxExpiry = 315_360_000_000
+
+// ParseExpiration reads an expiration property as RabbitMQ does: an integer
+// number of milliseconds in decimal, optionally signed, from 0 to MaxExpiry.
+func ParseExpiration(s string) (int64, error) {
+	neg := len(s) > 0 && s[0] == '-'
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" {
+		return 0, errBadExpiration
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, errBadExpiration
+		}
+		n = n*10 + int64(c-'0')
+		if n > MaxExpiry {
+			return 0, errBadExpiration
+		}
+	}
+	if neg && n != 0 {
+		return 0, errBadExpiration
+	}
+	return n, nil
+}
+
+var errBadExpiration = errors.New("message: expiration is not a non-negative integer")
+
+// Priority returns the message's priority property, 0 when it has none.
+func (m *Message) Priority() uint8 {
+	if m.Props.Flags&wire.FlagPriority == 0 {
+		return 0
+	}
+	return m.Props.Priority
+}

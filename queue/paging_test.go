@@ -14,10 +14,13 @@ import (
 func storedPublish(t *testing.T, store storage.Store, q *Queue, id uint64, body string, refs int) *message.Message {
 	t.Helper()
 	m := &message.Message{ID: id, Body: []byte(body), Props: wire.Properties{Flags: wire.FlagDeliveryMode, DeliveryMode: 2}}
-	seq := q.Reserve()
+	r, res := q.Reserve(m)
+	if res != Enqueued {
+		t.Fatalf("Reserve: %v", res)
+	}
 	var b storage.Batch
 	b.PutMessage(id, m.Encode(nil))
-	b.PutIndex(q.ID, seq, id)
+	b.PutIndexEntry(q.ID, r.Seq, r.IndexEntry(m))
 	for range refs {
 		m.Ref()
 	}
@@ -27,7 +30,7 @@ func storedPublish(t *testing.T, store storage.Store, q *Queue, id uint64, body 
 		t.Fatal(err)
 	}
 	m.SetOnDisk()
-	q.PublishAt(m, seq)
+	q.PublishAt(m, r)
 	return m
 }
 
@@ -48,12 +51,28 @@ func storedIDs(store storage.Store) (n int) {
 func inMemory(q *Queue) (n int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, e := range q.ready.items[q.ready.head:] {
-		if e.msg != nil {
-			n++
-		}
+	for i := range q.levels {
+		q.levels[i].each(func(e *entry) bool {
+			if e.msg != nil {
+				n++
+			}
+			return true
+		})
 	}
 	return n
+}
+
+// nth returns a copy of the entry i places from the head of r.
+func nth(r *readyList, i int) (out entry) {
+	r.each(func(e *entry) bool {
+		if i == 0 {
+			out = *e
+			return false
+		}
+		i--
+		return true
+	})
+	return out
 }
 
 func TestPagingKeepsMemoryBoundedAndOrder(t *testing.T) {
@@ -102,7 +121,7 @@ func TestPagingSkipsSharedAndNotYetDurable(t *testing.T) {
 		storedPublish(t, store, q, uint64(i), "x", refs)
 	}
 	q.mu.Lock()
-	shared := q.ready.items[q.ready.head+pageKeep+4]
+	shared := nth(&q.levels[0], pageKeep+4)
 	q.mu.Unlock()
 	if shared.msg == nil {
 		t.Fatal("a message two queues hold was paged out")
@@ -110,9 +129,10 @@ func TestPagingSkipsSharedAndNotYetDurable(t *testing.T) {
 	// A message not yet on disk stays in memory.
 	m := &message.Message{ID: 99999, Body: []byte("new"), Props: wire.Properties{Flags: wire.FlagDeliveryMode, DeliveryMode: 2}}
 	m.Ref()
-	q.PublishAt(m, q.Reserve())
+	r, _ := q.Reserve(m)
+	q.PublishAt(m, r)
 	q.mu.Lock()
-	last := q.ready.items[len(q.ready.items)-1]
+	last := nth(&q.levels[0], q.count-1)
 	q.mu.Unlock()
 	if last.msg == nil {
 		t.Fatal("a message not yet on disk was paged out")
@@ -153,7 +173,7 @@ func TestConsumeSettlesAndMarksDelivered(t *testing.T) {
 			storedPublish(t, store, q, uint64(i), strconv.Itoa(i), 1)
 		}
 		k := &fakeConsumer{credit: -1}
-		if err := q.AddConsumer(k, false, noAck); err != nil {
+		if err := q.AddConsumer(k, false, noAck, 0); err != nil {
 			t.Fatal(err)
 		}
 		if len(k.got) != n {
@@ -165,7 +185,7 @@ func TestConsumeSettlesAndMarksDelivered(t *testing.T) {
 			}
 		}
 		flush(t, store)
-		delivered, err := store.ForEachIndex(q.ID, func(seq, msgID uint64) error { return nil })
+		delivered, err := store.ForEachIndex(q.ID, func(uint64, storage.IndexEntry) error { return nil })
 		if err != nil {
 			t.Fatal(err)
 		}

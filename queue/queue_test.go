@@ -40,7 +40,7 @@ func TestRoundRobin(t *testing.T) {
 	q := New("q", "/", false, false, false, nil, nil)
 	a, b, c := &fakeConsumer{credit: -1}, &fakeConsumer{credit: -1}, &fakeConsumer{credit: -1}
 	for _, k := range []*fakeConsumer{a, b, c} {
-		if err := q.AddConsumer(k, false, false); err != nil {
+		if err := q.AddConsumer(k, false, false, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,8 +55,8 @@ func TestRoundRobin(t *testing.T) {
 func TestCreditAndDispatch(t *testing.T) {
 	q := New("q", "/", false, false, false, nil, nil)
 	slow, fast := &fakeConsumer{credit: 1}, &fakeConsumer{credit: 3}
-	q.AddConsumer(slow, false, false)
-	q.AddConsumer(fast, false, false)
+	q.AddConsumer(slow, false, false, 0)
+	q.AddConsumer(fast, false, false, 0)
 	for i := 0; i < 6; i++ {
 		q.Publish(msg(i))
 	}
@@ -107,10 +107,10 @@ func TestRequeueKeepsOriginalPosition(t *testing.T) {
 
 func TestExclusiveConsumer(t *testing.T) {
 	q := New("q", "/", false, false, false, nil, nil)
-	if err := q.AddConsumer(&fakeConsumer{}, true, false); err != nil {
+	if err := q.AddConsumer(&fakeConsumer{}, true, false, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.AddConsumer(&fakeConsumer{}, false, false); err == nil || err.Code != 403 {
+	if err := q.AddConsumer(&fakeConsumer{}, false, false, 0); err == nil || err.Code != 403 {
 		t.Fatalf("second consumer beside an exclusive one: %v, want 403", err)
 	}
 }
@@ -118,20 +118,20 @@ func TestExclusiveConsumer(t *testing.T) {
 func TestAutoDeleteAndDelete(t *testing.T) {
 	q := New("q", "/", false, false, true, nil, nil)
 	a := &fakeConsumer{}
-	q.AddConsumer(a, false, false)
+	q.AddConsumer(a, false, false, 0)
 	q.Publish(msg(1))
 	if q.RemoveConsumer(a) != true {
 		t.Fatal("auto-delete queue not due for deletion after its last consumer left")
 	}
 	b := &fakeConsumer{}
-	q.AddConsumer(b, false, false)
+	q.AddConsumer(b, false, false, 0)
 	if n := q.Delete(); n != 1 {
 		t.Fatalf("Delete returned %d, want 1", n)
 	}
 	if !b.cancelled {
 		t.Fatal("consumer not told of deletion")
 	}
-	if q.Publish(msg(2)) {
+	if q.Publish(msg(2)) != Gone {
 		t.Fatal("publish to deleted queue accepted")
 	}
 }
@@ -168,7 +168,7 @@ func (nopConsumer) Cancelled()            {}
 
 func BenchmarkPublishDispatch(b *testing.B) {
 	q := New("q", "/", false, false, false, nil, nil)
-	q.AddConsumer(nopConsumer{}, false, true)
+	q.AddConsumer(nopConsumer{}, false, true, 0)
 	m := msg(1)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

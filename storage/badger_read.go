@@ -31,7 +31,7 @@ func (s *Badger) ForEachDefinition(kind Kind, fn func(key string, value []byte) 
 }
 
 // ForEachIndex implements Store.
-func (s *Badger) ForEachIndex(queueID uint64, fn func(seq, msgID uint64) error) (delivered uint64, err error) {
+func (s *Badger) ForEachIndex(queueID uint64, fn func(seq uint64, e IndexEntry) error) (delivered uint64, err error) {
 	if err := s.life.enter(); err != nil {
 		return 0, err
 	}
@@ -59,17 +59,17 @@ func (s *Badger) ForEachIndex(queueID uint64, fn func(seq, msgID uint64) error) 
 			if len(key) != indexKeyLen {
 				return fmt.Errorf("storage: index key %x of queue %d has a bad length", key, queueID)
 			}
-			var msgID uint64
+			var e IndexEntry
 			if err := item.Value(func(v []byte) error {
 				var ok bool
-				if msgID, ok = decodeU64(v); !ok {
+				if e, ok = decodeIndexValue(v); !ok {
 					return fmt.Errorf("storage: index entry %x holds %d bytes", key, len(v))
 				}
 				return nil
 			}); err != nil {
 				return err
 			}
-			return fn(seqOf(key), msgID)
+			return fn(seqOf(key), e)
 		})
 	})
 	return delivered, err

@@ -51,7 +51,7 @@ func (s *Badger) writeGroup(group []*request) (err error) {
 				s.deletes.Add(1)
 			case OpPutIndex:
 				a = appendIndexKey(a, op.QueueID, op.Seq)
-				a = appendU64(a, op.MsgID)
+				a = appendIndexValue(a, op.IndexEntry())
 				set(a[n:n+indexKeyLen:n+indexKeyLen], tail(a, n+indexKeyLen))
 			case OpDeleteIndex:
 				a = appendIndexKey(a, op.QueueID, op.Seq)

@@ -157,7 +157,7 @@ func TestBigStore(t *testing.T) {
 	start = time.Now()
 	entries := 0
 	for q := range uint64(submitters) {
-		if _, err := s.ForEachIndex(q, func(seq, id uint64) error { entries++; return nil }); err != nil {
+		if _, err := s.ForEachIndex(q, func(uint64, IndexEntry) error { entries++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -203,7 +203,7 @@ func TestBigRecoveryScan(t *testing.T) {
 	opened := time.Since(start)
 	start = time.Now()
 	count := 0
-	if _, err := s.ForEachIndex(1, func(seq, id uint64) error { count++; return nil }); err != nil {
+	if _, err := s.ForEachIndex(1, func(uint64, IndexEntry) error { count++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("reopen %v; ForEachIndex over %d entries of one queue: %v", opened.Round(time.Millisecond), count, time.Since(start).Round(time.Millisecond))

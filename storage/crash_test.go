@@ -139,7 +139,8 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		for q, seq := range last {
 			n := uint64(0)
-			delivered, err := s.ForEachIndex(q, func(s, id uint64) error {
+			delivered, err := s.ForEachIndex(q, func(s uint64, e IndexEntry) error {
+				id := e.MsgID
 				n++
 				if s != n || id != q<<32|s {
 					return fmt.Errorf("queue %d: entry %d is (%d, %d)", q, n, s, id)

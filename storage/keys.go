@@ -8,7 +8,8 @@ import "encoding/binary"
 //
 //	'D' kind key...        -> definition value
 //	'M' msgID              -> message bytes
-//	'I' queueID seq        -> msgID (8 bytes)
+//	'I' queueID seq        -> index entry: msgID (8 bytes), or msgID, expires
+//	                          (8, Unix ms), priority (1), size (4): 21 bytes
 //	'P' queueID            -> delivered mark (8 bytes)
 //	'~'                    -> scratch key Compact writes and drops to flush memtables
 const (
@@ -59,6 +60,37 @@ func messageIDOf(key []byte) uint64 { return binary.BigEndian.Uint64(key[1:]) }
 
 // seqOf returns the seq in an index key.
 func seqOf(key []byte) uint64 { return binary.BigEndian.Uint64(key[9:]) }
+
+// indexValueLen is the length of a full index value; an entry with nothing but
+// its message id is written as the id alone.
+const indexValueLen = 8 + 8 + 1 + 4
+
+// appendIndexValue appends e's stored form.
+func appendIndexValue(b []byte, e IndexEntry) []byte {
+	b = appendU64(b, e.MsgID)
+	if e.Expires == 0 && e.Priority == 0 && e.Size == 0 {
+		return b
+	}
+	b = appendU64(b, uint64(e.Expires))
+	b = append(b, e.Priority)
+	return binary.BigEndian.AppendUint32(b, e.Size)
+}
+
+// decodeIndexValue decodes an index value; ok is false for a malformed one.
+func decodeIndexValue(v []byte) (e IndexEntry, ok bool) {
+	switch len(v) {
+	case u64Len:
+		return IndexEntry{MsgID: binary.BigEndian.Uint64(v)}, true
+	case indexValueLen:
+		return IndexEntry{
+			MsgID:    binary.BigEndian.Uint64(v),
+			Expires:  int64(binary.BigEndian.Uint64(v[8:])),
+			Priority: v[16],
+			Size:     binary.BigEndian.Uint32(v[17:]),
+		}, true
+	}
+	return IndexEntry{}, false
+}
 
 // decodeU64 decodes an 8-byte value; ok is false for any other length.
 func decodeU64(v []byte) (n uint64, ok bool) {

@@ -20,7 +20,7 @@ type Memory struct {
 	mu        sync.Mutex // guards the data below
 	defs      map[Kind]map[string][]byte
 	msgs      map[uint64][]byte
-	index     map[uint64]map[uint64]uint64 // queue -> seq -> msgID
+	index     map[uint64]map[uint64]IndexEntry // queue -> seq -> entry
 	delivered map[uint64]uint64
 }
 
@@ -31,7 +31,7 @@ func NewMemory() *Memory {
 	m := &Memory{
 		defs:      map[Kind]map[string][]byte{},
 		msgs:      map[uint64][]byte{},
-		index:     map[uint64]map[uint64]uint64{},
+		index:     map[uint64]map[uint64]IndexEntry{},
 		delivered: map[uint64]uint64{},
 	}
 	m.c = newCommitter(m, 1024, 4096, 4<<20, false)
@@ -130,9 +130,9 @@ func (m *Memory) writeGroup(group []*request) error {
 				delete(m.msgs, op.MsgID)
 			case OpPutIndex:
 				if m.index[op.QueueID] == nil {
-					m.index[op.QueueID] = map[uint64]uint64{}
+					m.index[op.QueueID] = map[uint64]IndexEntry{}
 				}
-				m.index[op.QueueID][op.Seq] = op.MsgID
+				m.index[op.QueueID][op.Seq] = op.IndexEntry()
 			case OpDeleteIndex:
 				delete(m.index[op.QueueID], op.Seq)
 			case OpSetDelivered:
@@ -171,7 +171,7 @@ func (m *Memory) ForEachDefinition(kind Kind, fn func(key string, value []byte) 
 }
 
 // ForEachIndex implements Store.
-func (m *Memory) ForEachIndex(queueID uint64, fn func(seq, msgID uint64) error) (uint64, error) {
+func (m *Memory) ForEachIndex(queueID uint64, fn func(seq uint64, e IndexEntry) error) (uint64, error) {
 	if err := m.life.enter(); err != nil {
 		return 0, err
 	}
@@ -183,7 +183,7 @@ func (m *Memory) ForEachIndex(queueID uint64, fn func(seq, msgID uint64) error) 
 		seqs = append(seqs, seq)
 	}
 	slices.Sort(seqs)
-	ids := make([]uint64, len(seqs))
+	ids := make([]IndexEntry, len(seqs))
 	for i, seq := range seqs {
 		ids[i] = m.index[queueID][seq]
 	}

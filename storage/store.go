@@ -49,7 +49,7 @@ type Store interface {
 
 	// ForEachIndex calls fn for every index entry of a queue in seq order, with
 	// the queue's delivered mark (see Batch.SetDelivered; 0 if none).
-	ForEachIndex(queueID uint64, fn func(seq, msgID uint64) error) (delivered uint64, err error)
+	ForEachIndex(queueID uint64, fn func(seq uint64, e IndexEntry) error) (delivered uint64, err error)
 	// ReadMessages calls fn with the stored bytes of each message id, in the order
 	// given; a missing id is an error. The bytes are valid only during fn.
 	ReadMessages(ids []uint64, fn func(id uint64, data []byte) error) error
@@ -65,6 +65,19 @@ type Store interface {
 	Usage() (int64, error)
 	// Close waits for submitted batches (their done runs), then closes.
 	Close() error
+}
+
+// IndexEntry is what a queue's index holds for one seq: the message and what the
+// queue must know of it without reading it back.
+type IndexEntry struct {
+	MsgID uint64
+	// Expires is when the message expires in this queue, in Unix milliseconds;
+	// 0 means never.
+	Expires int64
+	// Priority is the message's priority level in a priority queue.
+	Priority uint8
+	// Size is the message's body octets, for length limits in bytes.
+	Size uint32
 }
 
 // Batch is a group of message operations applied together. The zero value is
@@ -91,14 +104,28 @@ type Op struct {
 	Seq     uint64
 	MsgID   uint64
 	Data    []byte // OpPutMessage: the message's bytes (the store may keep the slice until done)
+	// OpPutIndex: the rest of the index entry (MsgID is its message).
+	Expires  int64
+	Priority uint8
+	Size     uint32
 }
 
 func (b *Batch) PutMessage(id uint64, data []byte) {
 	b.Ops = append(b.Ops, Op{Kind: OpPutMessage, MsgID: id, Data: data})
 }
 func (b *Batch) DeleteMessage(id uint64) { b.Ops = append(b.Ops, Op{Kind: OpDeleteMessage, MsgID: id}) }
+// PutIndex adds an index entry with nothing but its message id.
 func (b *Batch) PutIndex(queueID, seq, msgID uint64) {
-	b.Ops = append(b.Ops, Op{Kind: OpPutIndex, QueueID: queueID, Seq: seq, MsgID: msgID})
+	b.PutIndexEntry(queueID, seq, IndexEntry{MsgID: msgID})
+}
+func (b *Batch) PutIndexEntry(queueID, seq uint64, e IndexEntry) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutIndex, QueueID: queueID, Seq: seq, MsgID: e.MsgID,
+		Expires: e.Expires, Priority: e.Priority, Size: e.Size})
+}
+
+// IndexEntry returns the index entry an OpPutIndex writes.
+func (op *Op) IndexEntry() IndexEntry {
+	return IndexEntry{MsgID: op.MsgID, Expires: op.Expires, Priority: op.Priority, Size: op.Size}
 }
 func (b *Batch) DeleteIndex(queueID, seq uint64) {
 	b.Ops = append(b.Ops, Op{Kind: OpDeleteIndex, QueueID: queueID, Seq: seq})

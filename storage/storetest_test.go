@@ -44,6 +44,7 @@ func runContract(t *testing.T, open func(t *testing.T) Store) {
 		{"Definitions", testDefinitions},
 		{"BatchesInOrder", testBatchesInOrder},
 		{"IndexOrder", testIndexOrder},
+		{"IndexEntries", testIndexEntries},
 		{"DeliveredMark", testDeliveredMark},
 		{"ReadMessages", testReadMessages},
 		{"DropQueue", testDropQueue},
@@ -104,8 +105,8 @@ type entry struct{ seq, id uint64 }
 func index(t testing.TB, s Store, queueID uint64) ([]entry, uint64) {
 	t.Helper()
 	var out []entry
-	delivered, err := s.ForEachIndex(queueID, func(seq, id uint64) error {
-		out = append(out, entry{seq, id})
+	delivered, err := s.ForEachIndex(queueID, func(seq uint64, e IndexEntry) error {
+		out = append(out, entry{seq, e.MsgID})
 		return nil
 	})
 	if err != nil {
@@ -223,6 +224,35 @@ func testBatchesInOrder(t *testing.T, s Store) {
 	}
 	if m := readAll(t, s, 1, 2); m[1] != "second" || m[2] != "two again" {
 		t.Fatalf("messages %v", m)
+	}
+}
+
+// testIndexEntries checks that every field of an index entry round-trips, and
+// that a later entry for the same seq replaces an earlier one.
+func testIndexEntries(t *testing.T, s Store) {
+	want := map[uint64]IndexEntry{
+		1: {MsgID: 10},
+		2: {MsgID: 11, Expires: 1_700_000_000_123},
+		3: {MsgID: 12, Priority: 255},
+		4: {MsgID: 13, Size: math.MaxUint32},
+		5: {MsgID: math.MaxUint64, Expires: math.MaxInt64, Priority: 9, Size: 1024},
+	}
+	var b Batch
+	b.PutIndexEntry(7, 1, IndexEntry{MsgID: 99, Expires: 5, Priority: 5, Size: 5})
+	for seq := uint64(1); seq <= 5; seq++ {
+		b.PutIndexEntry(7, seq, want[seq])
+	}
+	submitWait(t, s, &b)
+	n := 0
+	_, err := s.ForEachIndex(7, func(seq uint64, e IndexEntry) error {
+		n++
+		if e != want[seq] {
+			t.Errorf("entry %d = %+v, want %+v", seq, e, want[seq])
+		}
+		return nil
+	})
+	if err != nil || n != len(want) {
+		t.Fatalf("ForEachIndex: %d entries, %v", n, err)
 	}
 }
 
@@ -568,7 +598,7 @@ func testAfterClose(t *testing.T, s Store) {
 	check("PutDefinition", s.PutDefinition(KindQueue, "q", nil))
 	check("DeleteDefinition", s.DeleteDefinition(KindQueue, "q"))
 	check("ForEachDefinition", s.ForEachDefinition(KindQueue, func(string, []byte) error { return nil }))
-	_, err := s.ForEachIndex(1, func(uint64, uint64) error { return nil })
+	_, err := s.ForEachIndex(1, func(uint64, IndexEntry) error { return nil })
 	check("ForEachIndex", err)
 	check("ReadMessages", s.ReadMessages([]uint64{1}, func(uint64, []byte) error { return nil }))
 	check("ForEachMessageID", s.ForEachMessageID(func(uint64) error { return nil }))
