@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/warren-mq/warren/amqp/wire"
@@ -236,9 +237,10 @@ func (ch *channel) namedQueue(name string) (*queue.Queue, *wire.Error) {
 }
 
 func (ch *channel) queueDeclare(m *wire.QueueDeclare) *wire.Error {
-	if m.Queue == replyToQueue {
-		// The direct reply-to pseudo-queue declares as RabbitMQ answers it.
-		return ch.reply(m.NoWait, nil, &wire.QueueDeclareOk{Queue: replyToQueue, ConsumerCount: 1})
+	if m.Queue == replyToQueue || (m.Passive && strings.HasPrefix(m.Queue, replyToPrefix) && ch.conn.srv.replyAddressLive(m.Queue)) {
+		// The direct reply-to pseudo-queue, and a live reply address, declare
+		// as RabbitMQ answers them.
+		return ch.reply(m.NoWait, nil, &wire.QueueDeclareOk{Queue: m.Queue, ConsumerCount: 1})
 	}
 	name, serverNamed := m.Queue, false
 	if name == "" {

@@ -276,9 +276,9 @@ func withoutKey(t wire.Table, key string) wire.Table {
 func (ch *channel) deliver(msg *message.Message, qs []*queue.Queue, mandatory, reply bool, done func(broker.Outcome, error)) broker.Outcome {
 	var o broker.Outcome
 	if reply {
-		if ch.conn.srv.deliverReply(msg) {
-			o.Taken = 1
-		}
+		// RabbitMQ 3.10 returns a mandatory reply even when it delivers it:
+		// the pseudo-queue is no routing target. Taken stays 0.
+		ch.conn.srv.deliverReply(msg)
 	} else {
 		o = ch.publisher.Publish(msg, qs, done)
 	}

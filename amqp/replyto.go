@@ -110,6 +110,13 @@ func (s *Server) unregisterReply(addr string) {
 	s.replyMu.Unlock()
 }
 
+// replyAddressLive reports whether a channel has the direct reply-to address.
+func (s *Server) replyAddressLive(addr string) bool {
+	s.replyMu.RLock()
+	defer s.replyMu.RUnlock()
+	return s.replies[addr] != nil
+}
+
 // deliverReply delivers a reply published to a direct reply-to address; it
 // reports false when no channel has that address (any more).
 func (s *Server) deliverReply(msg *message.Message) bool {

@@ -53,8 +53,9 @@ type Config struct {
 	ResourceCheckInterval time.Duration
 	// Resources reads disk and memory figures; nil reads the machine's.
 	Resources func() (Resources, error)
-	// Policies apply to the queues and exchanges whose names they match.
-	Policies []broker.Policy
+	// Definitions are taken at start (policies, and exchanges, queues and
+	// bindings to declare), as from RabbitMQ's load_definitions; nil for none.
+	Definitions *broker.Definitions
 }
 
 // DefaultConfig returns RabbitMQ's defaults: guest/guest from loopback only,
@@ -108,7 +109,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	start := time.Now()
-	b, err := broker.Open(broker.Config{Store: cfg.Store, Logger: cfg.Logger, Policies: cfg.Policies})
+	b, err := broker.Open(broker.Config{Store: cfg.Store, Logger: cfg.Logger, Definitions: cfg.Definitions})
 	if err != nil {
 		return nil, err
 	}

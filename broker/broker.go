@@ -16,8 +16,10 @@ type Config struct {
 	Store storage.Store
 	// Logger receives the broker's logs; nil discards them.
 	Logger *zap.Logger
-	// Policies apply to the queues and exchanges of their vhosts (see Policy).
-	Policies []Policy
+	// Definitions, when not nil, are taken at start: their policies apply to
+	// the queues and exchanges of their vhosts (see Policy), and their
+	// exchanges, queues and bindings are declared after recovery.
+	Definitions *Definitions
 }
 
 // Broker is one node's virtual hosts over one store. Open recovers what the store
@@ -40,7 +42,11 @@ func Open(cfg Config) (*Broker, error) {
 		b.log = zap.NewNop()
 	}
 	b.vhosts["/"] = newVhost("/", b)
-	for _, p := range cfg.Policies {
+	var policies []Policy
+	if cfg.Definitions != nil {
+		policies = cfg.Definitions.Policies
+	}
+	for _, p := range policies {
 		v := b.vhosts[p.Vhost]
 		if v == nil {
 			return nil, fmt.Errorf("policy %q: no vhost %q", p.Name, p.Vhost)
@@ -52,6 +58,9 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	if err := b.recover(); err != nil {
 		return nil, fmt.Errorf("recovering from the store: %w", err)
+	}
+	if cfg.Definitions != nil {
+		b.declare(cfg.Definitions)
 	}
 	return b, nil
 }

@@ -90,6 +90,12 @@ func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, 
 	if err != nil {
 		return wire.Errorf(wire.CommandInvalid, "unknown exchange type '%s'", typ)
 	}
+	if ae, ok := args[exchange.AlternateExchangeArg]; ok {
+		if _, isString := ae.(string); !isString {
+			return wire.Errorf(wire.PreconditionFailed, "invalid type '%s' for arg '%s' in exchange '%s' in vhost '%s'",
+				exchange.FieldTypeName(ae), exchange.AlternateExchangeArg, name, v.Name)
+		}
+	}
 	if err := v.persistExchange(x); err != nil {
 		return err
 	}

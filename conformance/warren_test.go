@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/warren-mq/warren/amqp"
+	"github.com/warren-mq/warren/broker"
 	"github.com/warren-mq/warren/storage"
 )
 
@@ -25,6 +27,16 @@ func startWarren(dir string) (string, func(), error) {
 	cfg := amqp.DefaultConfig()
 	cfg.Store = store
 	cfg.DataDir = dir
+	// The policies the suite's tests expect, as the RabbitMQ node loads them.
+	data, err := os.ReadFile("testdata/definitions.json")
+	if err == nil {
+		cfg.Definitions, err = broker.ParseDefinitions(data)
+	}
+	if err != nil {
+		ln.Close()
+		store.Close()
+		return "", nil, err
+	}
 	srv, err := amqp.NewServer(cfg)
 	if err != nil {
 		ln.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warren-mq/warren/broker"
 )
 
 // config is the broker's configuration. Each setting comes, in rising precedence,
@@ -35,6 +38,13 @@ type config struct {
 	// pprof: a loopback HOST:PORT on which Go's profiling endpoints
 	// (/debug/pprof/) are served for operators; empty (the default) serves none.
 	Pprof string
+	// load_definitions: a RabbitMQ definitions file (JSON) whose policies,
+	// exchanges, queues and bindings are taken at start.
+	LoadDefinitions string
+	// policy.NAME = {"pattern": ..., "apply-to": ..., "priority": ...,
+	// "definition": {...}}: a policy in the JSON of a definitions file, on one
+	// line (config file only).
+	Policies []string
 }
 
 func defaultConfig() config {
@@ -110,6 +120,8 @@ func (c *config) set(key, value string) error {
 			return fmt.Errorf("vm_memory_high_watermark.relative must be a fraction from 0 to 1, not %q", value)
 		}
 		c.MemoryHighWatermark = f
+	case "load_definitions":
+		c.LoadDefinitions = value
 	case "pprof":
 		if value != "" {
 			host, _, err := net.SplitHostPort(value)
@@ -119,6 +131,14 @@ func (c *config) set(key, value string) error {
 		}
 		c.Pprof = value
 	default:
+		if name, ok := strings.CutPrefix(key, "policy."); ok && name != "" {
+			p, err := policyJSON(name, value)
+			if err != nil {
+				return err
+			}
+			c.Policies = append(c.Policies, p)
+			return nil
+		}
 		return fmt.Errorf("unknown setting %q", key)
 	}
 	return nil
@@ -127,7 +147,7 @@ func (c *config) set(key, value string) error {
 // keys lists every setting, for the environment and the usage text.
 var keys = []string{"listen", "data_dir", "log.format", "log.level", "default_user", "default_pass",
 	"loopback_users", "heartbeat", "frame_max", "channel_max", "disk_free_limit.absolute",
-	"vm_memory_high_watermark.relative", "pprof"}
+	"vm_memory_high_watermark.relative", "pprof", "load_definitions"}
 
 // parseSize reads a byte count with an optional unit, as rabbitmq.conf writes them.
 func parseSize(s string) (uint64, error) {
@@ -214,4 +234,42 @@ func load(args []string, getenv func(string) string) (config, error) {
 		}
 	})
 	return cfg, err
+}
+
+// policyJSON checks a policy.NAME setting and returns it as the JSON of a
+// definitions file's policy, named NAME.
+func policyJSON(name, value string) (string, error) {
+	var p map[string]any
+	if err := json.Unmarshal([]byte(value), &p); err != nil {
+		return "", fmt.Errorf("policy.%s: want a JSON object: %v", name, err)
+	}
+	p["name"] = name
+	b, _ := json.Marshal(p)
+	if _, err := broker.ParsePolicy(b); err != nil {
+		return "", fmt.Errorf("policy.%s: %v", name, err)
+	}
+	return string(b), nil
+}
+
+// definitions reads the load_definitions file, if any, and adds the policy.*
+// settings.
+func (c *config) definitions() (*broker.Definitions, error) {
+	d := &broker.Definitions{}
+	if c.LoadDefinitions != "" {
+		data, err := os.ReadFile(c.LoadDefinitions)
+		if err != nil {
+			return nil, fmt.Errorf("load_definitions: %w", err)
+		}
+		if d, err = broker.ParseDefinitions(data); err != nil {
+			return nil, fmt.Errorf("load_definitions %s: %w", c.LoadDefinitions, err)
+		}
+	}
+	for _, s := range c.Policies {
+		p, err := broker.ParsePolicy([]byte(s))
+		if err != nil {
+			return nil, err
+		}
+		d.Policies = append(d.Policies, p)
+	}
+	return d, nil
 }

@@ -66,3 +66,34 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("unknown key in config file accepted")
 	}
 }
+
+func TestPoliciesAndDefinitions(t *testing.T) {
+	dir := t.TempDir()
+	defs := filepath.Join(dir, "definitions.json")
+	os.WriteFile(defs, []byte(`{"policies": [{"vhost": "/", "name": "from-file", "pattern": "^f\\.", "apply-to": "queues",
+		"priority": 0, "definition": {"max-length": 5}}]}`), 0o644)
+	file := filepath.Join(dir, "warren.conf")
+	conf := "load_definitions = " + defs + "\n" +
+		`policy.retry = {"pattern": "^retry\\.", "apply-to": "queues", "definition": {"message-ttl": 30000, "dead-letter-exchange": "work"}}` + "\n"
+	os.WriteFile(file, []byte(conf), 0o644)
+	cfg, err := load([]string{"--config", file}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.definitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Policies) != 2 || d.Policies[0].Name != "from-file" || d.Policies[1].Name != "retry" ||
+		d.Policies[1].Definition["message-ttl"] != int64(30000) {
+		t.Fatalf("policies %+v", d.Policies)
+	}
+	os.WriteFile(file, []byte(`policy.bad = {"pattern": ".*", "definition": {"message-ttl": -5}}`+"\n"), 0o644)
+	if _, err := load([]string{"--config", file}, func(string) string { return "" }); err == nil {
+		t.Error("a policy with a negative TTL was accepted")
+	}
+	cfg, _ = load([]string{"--load-definitions", filepath.Join(dir, "missing.json")}, func(string) string { return "" })
+	if _, err := cfg.definitions(); err == nil {
+		t.Error("a missing definitions file was accepted")
+	}
+}

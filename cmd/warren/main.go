@@ -47,6 +47,13 @@ func run(args []string) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	defs, err := cfg.definitions()
+	if err != nil {
+		return err
+	}
+	for _, what := range defs.Ignored {
+		log.Warn("definitions: not taken", zap.String("what", what))
+	}
 	so := storage.DefaultOptions()
 	so.Logger = log
 	store, err := storage.Open(cfg.DataDir, so)
@@ -66,6 +73,7 @@ func run(args []string) error {
 	sc.DataDir = cfg.DataDir
 	sc.DiskFreeLimit = cfg.DiskFreeLimit
 	sc.MemoryHighWatermark = cfg.MemoryHighWatermark
+	sc.Definitions = defs
 	srv, err := amqp.NewServer(sc)
 	if err != nil {
 		return err
