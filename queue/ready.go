@@ -25,7 +25,7 @@ type chunk struct {
 	head int
 }
 
-func (c *chunk) len() int     { return len(c.e) - c.head }
+func (c *chunk) len() int      { return len(c.e) - c.head }
 func (c *chunk) first() *entry { return &c.e[c.head] }
 func (c *chunk) last() *entry  { return &c.e[len(c.e)-1] }
 

@@ -114,6 +114,7 @@ func (b *Batch) PutMessage(id uint64, data []byte) {
 	b.Ops = append(b.Ops, Op{Kind: OpPutMessage, MsgID: id, Data: data})
 }
 func (b *Batch) DeleteMessage(id uint64) { b.Ops = append(b.Ops, Op{Kind: OpDeleteMessage, MsgID: id}) }
+
 // PutIndex adds an index entry with nothing but its message id.
 func (b *Batch) PutIndex(queueID, seq, msgID uint64) {
 	b.PutIndexEntry(queueID, seq, IndexEntry{MsgID: msgID})

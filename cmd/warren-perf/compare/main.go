@@ -115,6 +115,16 @@ func snapshotRabbitScript(st *settings, dir string) error {
 			return err
 		}
 	}
+	// The node runs as the rabbitmq user through runuser, whose PAM session
+	// lowers the soft open-file limit to 1024: RabbitMQ would refuse connections
+	// past about 840 (its file descriptor alarm). Give it the hard limit, as the
+	// Debian package's systemd unit does with LimitNOFILE, and as Warren has.
+	const asUser = `local cmd=". '$dir/env.sh' && $*"`
+	if bytes.Contains(b, []byte(asUser)) {
+		b = bytes.Replace(b, []byte(asUser), []byte(`local cmd="ulimit -n \$(ulimit -Hn) 2>/dev/null; . '$dir/env.sh' && $*"`), 1)
+	} else {
+		logf("warning: conformance/rabbitmq.sh changed; RabbitMQ keeps its default open-file limit")
+	}
 	st.rabbitScript = filepath.Join(dir, "rabbitmq.sh")
 	if err := os.WriteFile(st.rabbitScript, b, 0o755); err != nil {
 		return err
