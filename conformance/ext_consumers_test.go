@@ -31,7 +31,8 @@ func TestExtSingleActiveConsumerArgument(t *testing.T) {
 
 // TestExtSingleActiveConsumer pins that only the first consumer of a
 // single-active-consumer queue receives messages, even when it is out of prefetch
-// credit and another one has plenty; declare-ok counts all registered consumers.
+// credit and another one has plenty and a higher consumer priority (RabbitMQ 3.10
+// ignores x-priority here); declare-ok counts all registered consumers.
 func TestExtSingleActiveConsumer(t *testing.T) {
 	t.Parallel()
 	c, ch := openChannel(t)
@@ -41,7 +42,10 @@ func TestExtSingleActiveConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1 := msgConsume(t, first, q, "first", false)
-	d2 := msgConsume(t, second, q, "second", false)
+	d2, err := second.Consume(q, "second", false, false, false, false, amqp.Table{"x-priority": int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	extSettle(t, extConfirming(t, c), "", q, extBody("1"), extBody("2"), extBody("3"))
 	if got := msgReceiveBodies(t, d1, 2); !msgSame(got, "1", "2") {
 		t.Fatalf("active consumer got %v, want [1 2]", got)

@@ -284,15 +284,15 @@ func TestExtQueueExpiresRenewed(t *testing.T) {
 			return err
 		},
 		"declare": func(ch *amqp.Channel, q string) error {
-			_, err := ch.QueueDeclare(q, false, false, false, false, amqp.Table{"x-expires": int32(300)})
+			_, err := ch.QueueDeclare(q, false, false, false, false, amqp.Table{"x-expires": int32(400)})
 			return err
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c, ch := openChannel(t)
-			q := extQueue(t, ch, amqp.Table{"x-expires": int32(300)})
-			control := extQueueNamed(t, ch, extAuxName(t), amqp.Table{"x-expires": int32(300)})
+			q := extQueue(t, ch, amqp.Table{"x-expires": int32(400)})
+			control := extQueueNamed(t, ch, extAuxName(t), amqp.Table{"x-expires": int32(400)})
 			gone := extProber(t, c)
 			deadline := time.Now().Add(wait)
 			for !gone(control) {
@@ -305,7 +305,7 @@ func TestExtQueueExpiresRenewed(t *testing.T) {
 				time.Sleep(20 * time.Millisecond) // the pace of use, well inside the lease
 			}
 			if gone(q) {
-				t.Fatalf("queue used by %s every 20ms expired with its 300ms lease", name)
+				t.Fatalf("queue used by %s every 20ms expired with its 400ms lease", name)
 			}
 		})
 	}
