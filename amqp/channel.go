@@ -6,7 +6,6 @@ import (
 
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/broker"
-	"github.com/warren-mq/warren/exchange"
 	"github.com/warren-mq/warren/queue"
 )
 
@@ -333,25 +332,10 @@ func consumerPriority(queueName, vhost string, args wire.Table) (int, *wire.Erro
 	if !ok {
 		return 0, nil
 	}
-	var n int64
-	switch x := v.(type) {
-	case int8:
-		n = int64(x)
-	case uint8:
-		n = int64(x)
-	case int16:
-		n = int64(x)
-	case uint16:
-		n = int64(x)
-	case int32:
-		n = int64(x)
-	case uint32:
-		n = int64(x)
-	case int64:
-		n = x
-	default:
-		return 0, wire.Errorf(wire.PreconditionFailed, "invalid arg 'x-priority' for queue '%s' in vhost '%s': \"expected integer, got %s\"",
-			queueName, vhost, exchange.FieldTypeName(v))
+	n, ok := broker.IntArg(v)
+	if !ok {
+		return 0, wire.Errorf(wire.PreconditionFailed, "invalid arg 'x-priority' for queue '%s' in vhost '%s': %s",
+			queueName, vhost, broker.IntArgError(v))
 	}
 	return int(max(min(n, 1<<31-1), -1<<31)), nil
 }

@@ -100,28 +100,43 @@ var overflows = map[string]queue.Overflow{
 	"drop-head": queue.DropHead, "reject-publish": queue.RejectPublish, "reject-publish-dlx": queue.RejectPublishDLX,
 }
 
-// intArg returns an integer argument's value, or RabbitMQ's error for a value
-// of another type.
-func intArg(v any) (int64, string) {
+// IntArg returns the value of an argument of any of the integer types
+// RabbitMQ takes where it wants an integer, and false for any other type.
+func IntArg(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int8:
-		return int64(n), ""
+		return int64(n), true
 	case uint8:
-		return int64(n), ""
+		return int64(n), true
 	case int16:
-		return int64(n), ""
+		return int64(n), true
 	case uint16:
-		return int64(n), ""
+		return int64(n), true
 	case int32:
-		return int64(n), ""
+		return int64(n), true
 	case uint32:
-		return int64(n), ""
+		return int64(n), true
 	case int64:
-		return n, ""
+		return n, true
 	case int:
-		return int64(n), ""
+		return int64(n), true
 	}
-	return 0, fmt.Sprintf(`"expected integer, got %s"`, exchange.FieldTypeName(v))
+	return 0, false
+}
+
+// intArg returns an integer argument's value, or RabbitMQ's error term for a
+// value of another type.
+func intArg(v any) (int64, string) {
+	if n, ok := IntArg(v); ok {
+		return n, ""
+	}
+	return 0, IntArgError(v)
+}
+
+// IntArgError is RabbitMQ's error term for an argument that should have been
+// an integer.
+func IntArgError(v any) string {
+	return fmt.Sprintf(`"expected integer, got %s"`, exchange.FieldTypeName(v))
 }
 
 func nonNegIntArg(v any, _ wire.Table) string {
