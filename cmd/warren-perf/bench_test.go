@@ -31,7 +31,7 @@ func BenchmarkPublishEncode(b *testing.B) {
 			_, ch := socketless()
 			o := defaultOptions()
 			o.Size, o.Confirm = bc.size, bc.confirm
-			p := newProducer(ch, &o, "", "perf-0")
+			p := newProducer(ch, &o, "", "perf-0", benchNonce)
 			buf := make([]byte, 0, 1<<20)
 			seq := uint64(1)
 			b.ReportAllocs()
@@ -46,6 +46,9 @@ func BenchmarkPublishEncode(b *testing.B) {
 	}
 }
 
+// benchNonce is the run nonce of the deliveries the benchmarks decode.
+const benchNonce = 7
+
 // deliveryStream returns n deliveries of size octets on channel 1, as a broker sends them.
 func deliveryStream(n, size int) []byte {
 	var s []byte
@@ -53,6 +56,9 @@ func deliveryStream(n, size int) []byte {
 	for i := range n {
 		if size >= 8 {
 			binary.BigEndian.PutUint64(body, uint64(sinceEpoch()))
+		}
+		if size >= 16 {
+			binary.BigEndian.PutUint64(body[8:], benchNonce)
 		}
 		d := wire.BasicDeliver{ConsumerTag: "amq.ctag-0123456789abcdef", DeliveryTag: uint64(i + 1), RoutingKey: "perf-0"}
 		s = d.AppendFrame(s, 1)
@@ -85,7 +91,7 @@ func BenchmarkDeliveryDecode(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			c, ch := socketless()
 			var stopped atomic.Bool
-			ch.cons = &consumer{autoAck: bc.autoAck, multiAck: 50, stopped: &stopped}
+			ch.cons = &consumer{autoAck: bc.autoAck, multiAck: 50, stopped: &stopped, nonce: benchNonce}
 			c.fr = wire.NewFrameReader(&loopReader{data: deliveryStream(256, bc.size)})
 			c.fr.SetMaxFrameSize(131072)
 			now := sinceEpoch()
@@ -105,8 +111,8 @@ func BenchmarkDeliveryDecode(b *testing.B) {
 					c.ctl = c.ctl[:0]
 				}
 			}
-			if ch.cons.count.Load() == 0 {
-				b.Fatal("nothing received")
+			if ch.cons.count.Load() == 0 || ch.cons.hist.Count() == 0 {
+				b.Fatal("nothing received, or no latency recorded")
 			}
 		})
 	}
@@ -117,7 +123,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	_, ch := socketless()
 	o := defaultOptions()
 	o.Confirm = 100
-	p := newProducer(ch, &o, "", "perf-0")
+	p := newProducer(ch, &o, "", "perf-0", benchNonce)
 	buf := make([]byte, 0, 1<<16)
 	seq := uint64(1)
 	if n := testing.AllocsPerRun(200, func() { buf, seq = p.encode(buf[:0], 10, seq) }); n != 0 {
@@ -129,7 +135,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 
 	c, dch := socketless()
 	var stopped atomic.Bool
-	dch.cons = &consumer{multiAck: 5, stopped: &stopped}
+	dch.cons = &consumer{multiAck: 5, stopped: &stopped, nonce: benchNonce}
 	c.ctl = make([]byte, 0, 1<<16)
 	c.fr = wire.NewFrameReader(&loopReader{data: deliveryStream(64, 300)})
 	c.fr.SetMaxFrameSize(131072)

@@ -544,10 +544,12 @@ func (ch *channel) contentBody(p []byte, now int64) {
 	}
 	if ch.bodyFirst {
 		ch.bodyFirst = false
-		if len(p) >= 8 {
+		ch.stamp = 0
+		// A send time counts only if this run sent the message: octets 8 to 16
+		// carry the run's nonce (a backlog from an earlier process has another
+		// clock). Bodies of 8 to 15 octets have no room for it and are trusted.
+		if len(p) >= 8 && (len(p) < 16 || ch.cons == nil || binary.BigEndian.Uint64(p[8:]) == ch.cons.nonce) {
 			ch.stamp = int64(binary.BigEndian.Uint64(p))
-		} else {
-			ch.stamp = 0
 		}
 	}
 	ch.bodyLeft -= min(ch.bodyLeft, uint64(len(p)))

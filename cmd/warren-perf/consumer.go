@@ -13,6 +13,7 @@ type consumer struct {
 	multiAck int
 	limit    int64        // stop counting after this many, 0 = no limit
 	stopped  *atomic.Bool // the run is over: deliveries after it are not counted
+	nonce    uint64       // the run's nonce: only bodies that carry it give a latency
 
 	count     atomic.Int64 // messages received
 	cancelled atomic.Bool  // the broker sent basic.cancel

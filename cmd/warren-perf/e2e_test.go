@@ -98,6 +98,9 @@ func TestFillThenDrain(t *testing.T) {
 	if drain.Backlog != 3000 || drain.Received != 3000 || drain.ReceiveRate <= 0 {
 		t.Fatalf("drain: backlog %d received %d at %v msg/s", drain.Backlog, drain.Received, drain.ReceiveRate)
 	}
+	if drain.Latency != nil {
+		t.Errorf("the drain measured a latency for messages another run sent: %+v", drain.Latency)
+	}
 }
 
 func TestFanoutAndSharedConnections(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 type producer struct {
 	ch       *channel
 	prefix   []byte // basic.publish method frame and content header frame, the same for every message
-	body     []byte // body template; the first 8 octets get the send time
+	body     []byte // body template: the send time, the run's nonce, zeros
 	frameMax uint32
 	rate     float64 // msg/s, 0 = unlimited
 	limit    int64   // messages, 0 = unlimited
@@ -40,8 +40,9 @@ type producer struct {
 	stoppedAt int64 // when run stopped publishing (before waiting for confirms)
 }
 
-// newProducer prepares a producer on ch publishing to exchange with key.
-func newProducer(ch *channel, o *Options, exchange, key string) *producer {
+// newProducer prepares a producer on ch publishing to exchange with key; its
+// bodies carry the send time in octets 0-7 and the run's nonce in 8-15.
+func newProducer(ch *channel, o *Options, exchange, key string, nonce uint64) *producer {
 	mode := uint8(1)
 	if o.Persistent {
 		mode = 2
@@ -53,6 +54,9 @@ func newProducer(ch *channel, o *Options, exchange, key string) *producer {
 	p := &producer{
 		ch: ch, prefix: prefix, body: make([]byte, o.Size), frameMax: ch.c.frameMax,
 		rate: o.Rate, limit: o.PMessages, window: uint64(o.Confirm),
+	}
+	if len(p.body) >= 16 {
+		binary.BigEndian.PutUint64(p.body[8:], nonce)
 	}
 	if p.window > 0 {
 		n := uint64(1) << bits.Len64(p.window-1) // a power of two ≥ window

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ type runner struct {
 	drainTarget int64 // messages in the queues at the start (--drain)
 
 	stopped atomic.Bool // the load is over: producers stop, consumers stop counting
+	nonce   uint64      // marks the bodies this run sends
 }
 
 // execute runs o against the broker and returns its summary. A run that saw
@@ -38,7 +40,7 @@ func execute(o Options, out io.Writer) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{o: o, uri: uri, out: out, failed: make(chan struct{})}
+	r := &runner{o: o, uri: uri, out: out, failed: make(chan struct{}), nonce: rand.Uint64() | 1}
 	setup, err := dial(dialOptions{uri: uri, channels: 1, readBuffer: 16 << 10})
 	if err != nil {
 		return nil, err
@@ -237,7 +239,7 @@ func (r *runner) connectOne(i int, rs []role, readBuf int) error {
 			if o.Exchange == "" {
 				key = o.queueName(q)
 			}
-			p := newProducer(ch, o, exchange, key)
+			p := newProducer(ch, o, exchange, key, r.nonce)
 			if err := c.open(ch); err != nil {
 				return err
 			}
@@ -251,7 +253,7 @@ func (r *runner) connectOne(i int, rs []role, readBuf int) error {
 			r.prods[rl.index] = p
 			continue
 		}
-		cs := &consumer{queue: q, autoAck: o.AutoAck, multiAck: o.MultiAck, limit: o.CMessages, stopped: &r.stopped}
+		cs := &consumer{queue: q, autoAck: o.AutoAck, multiAck: o.MultiAck, limit: o.CMessages, stopped: &r.stopped, nonce: r.nonce}
 		ch.cons = cs
 		if err := c.open(ch); err != nil {
 			return err
