@@ -101,6 +101,9 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 			w("%s:\n\n```\n%s\n```\n\n", ph.name, commandLine(st, brokers["Warren"], ph))
 		}
 		w("(against RabbitMQ the same with `--uri %s`)\n\n", brokers["RabbitMQ"].uri())
+		if sc.note != "" {
+			w("%s\n\n", sc.note)
+		}
 		w("| figure | Warren | RabbitMQ | ratio | Warren runs | RabbitMQ runs |\n|---|---|---|---|---|---|\n")
 		for i := range sc.metrics {
 			m := &sc.metrics[i]

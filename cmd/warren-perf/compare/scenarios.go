@@ -152,6 +152,9 @@ func scenarios(st *settings) []scenario {
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "1024", "--rate", "10000", "--auto-ack",
 				"--queue", "bench-s6", "--time", d}, timed}},
 			queueArgs: []string{"--queue", "bench-s6"},
+			note: "For scale: the latency of warren-perf itself at this load, against its relay sink, is in " +
+				"[cmd/warren-perf/README.md](../cmd/warren-perf/README.md#the-instruments-ceiling) (bench/ceiling.sh); " +
+				"on two shared cores it is of the same order as the brokers' p99, so this scenario is sensitive to other load on the machine.",
 			metrics: []metric{{label: "latency p99", unit: "µs", value: p99(0), bar: 0.5},
 				{label: "latency median", unit: "µs", value: p50(0)}, deliveries(0), memory},
 		},
@@ -160,6 +163,9 @@ func scenarios(st *settings) []scenario {
 			phases: []phase{{"run", []string{"--producers", "1000", "--consumers", "1000", "--connections", "1000", "--queues", "1000",
 				"--queue", "bench-s7-%d", "--rate", "10", "--size", "1024", "--auto-ack", "--time", d}, st.duration + 4*time.Minute}},
 			queueArgs:   []string{"--queues", "1000", "--queue", "bench-s7-%d"},
+			note: "RabbitMQ runs with the hard open-file limit (the compare program raises the soft limit that runuser sets to 1,024; " +
+				"with 1,024 RabbitMQ raises its file descriptor alarm at about 840 connections and accepts no more). " +
+				"warren-perf's own latency with 1,000 connections against its sink is in cmd/warren-perf/README.md.",
 			restartEach: true,
 			metrics: []metric{{label: "peak RSS", unit: "MiB", value: rss, bar: 0.5},
 				{label: "latency p99", unit: "µs", value: p99(0), bar: 0.5}, deliveries(0)},
