@@ -47,9 +47,15 @@ type conn struct {
 	closing  atomic.Bool
 	closeOk  chan struct{} // closed when connection.close-ok arrives
 	blocked  atomic.Int64  // connection.blocked notifications seen
-	wg       sync.WaitGroup
-	onError  func(error) // called once if the connection fails
-	epochNow func() int64
+
+	// Settling at close (see close): hasConsumers is set before the load starts.
+	hasConsumers bool
+	settleReq    atomic.Bool
+	settleDone   bool          // reader only
+	settled      chan struct{} // closed by the reader once the final acks are queued
+	wg           sync.WaitGroup
+	onError      func(error) // called once if the connection fails
+	epochNow     func() int64
 }
 
 // highWater bounds the outbound buffer: a producer waits while more than this
@@ -79,6 +85,7 @@ func dial(o dialOptions) (*conn, error) {
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		closeOk:  make(chan struct{}),
+		settled:  make(chan struct{}),
 		onError:  o.onError,
 		epochNow: sinceEpoch,
 	}
@@ -312,7 +319,21 @@ func (c *conn) fail(err error) {
 
 // close sends connection.close, waits up to timeout for close-ok and closes the
 // socket; it returns once both goroutines have ended.
+//
+// Before that, the reader acks what its consumers counted but have not acked yet
+// (fewer than --multi-ack), so that a drained queue ends empty: close interrupts
+// the reader's blocking read with a deadline and waits for it to queue the acks.
 func (c *conn) close(timeout time.Duration) {
+	if c.hasConsumers && c.settleReq.CompareAndSwap(false, true) {
+		c.nc.SetReadDeadline(time.Now())
+		t := time.NewTimer(timeout)
+		select {
+		case <-c.settled:
+		case <-c.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.closing.Store(true)
 	c.sendNow(wire.AppendMethodFrame(nil, 0, &wire.ConnectionClose{ReplyCode: wire.ReplySuccess, ReplyText: "warren-perf done"}))
 	t := time.NewTimer(timeout)
@@ -340,6 +361,10 @@ func (c *conn) readLoop() {
 		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() && c.settleReq.Load() && !c.settleDone {
+				c.settle() // close asked: the read goes on where it stopped
+				continue
+			}
 			c.fail(err)
 			return
 		}
@@ -353,6 +378,27 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// settle queues an ack of every delivery a consumer counted and has not acked,
+// clears the read deadline close set, and tells close. Reader goroutine only.
+func (c *conn) settle() {
+	c.settleDone = true
+	c.nc.SetReadDeadline(time.Time{})
+	for i := range c.chans {
+		ch := c.chans[i].Load()
+		if ch == nil || ch.cons == nil || ch.cons.unacked == 0 {
+			continue
+		}
+		ack := wire.BasicAck{DeliveryTag: ch.cons.lastTag, Multiple: true}
+		c.ctl = ack.AppendFrame(c.ctl, ch.id)
+		ch.cons.unacked = 0
+	}
+	if len(c.ctl) > 0 {
+		c.sendNow(c.ctl)
+		c.ctl = c.ctl[:0]
+	}
+	close(c.settled)
 }
 
 // dispatch handles one frame read at time now.

@@ -20,7 +20,8 @@ type consumer struct {
 	_         [64]byte
 
 	// Reader goroutine only; read by others after the reader has ended.
-	unacked int
+	unacked int       // counted deliveries not acked yet
+	lastTag uint64    // tag of the last counted delivery
 	hist    Histogram // end-to-end latency
 	firstAt int64
 	lastAt  int64
@@ -43,6 +44,7 @@ func (cs *consumer) received(ch *channel, tag uint64, stamp int64, now int64) {
 	}
 	if !cs.autoAck {
 		cs.unacked++
+		cs.lastTag = tag
 		if cs.unacked >= cs.multiAck || (cs.limit > 0 && n == cs.limit) {
 			ack := wire.BasicAck{DeliveryTag: tag, Multiple: cs.unacked > 1}
 			ch.c.ctl = ack.AppendFrame(ch.c.ctl, ch.id)

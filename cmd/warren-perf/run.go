@@ -253,6 +253,7 @@ func (r *runner) connectOne(i int, rs []role, readBuf int) error {
 			r.prods[rl.index] = p
 			continue
 		}
+		c.hasConsumers = c.hasConsumers || !o.AutoAck
 		cs := &consumer{queue: q, autoAck: o.AutoAck, multiAck: o.MultiAck, limit: o.CMessages, stopped: &r.stopped, nonce: r.nonce}
 		ch.cons = cs
 		if err := c.open(ch); err != nil {

@@ -162,7 +162,7 @@ func scenarios(st *settings) []scenario {
 			num: 7, short: "1,000 connections at 10 msg/s", title: "1,000 connections, each a producer and a consumer of its own queue at 10 msg/s (10,000 msg/s in all), 1 KiB, auto-ack",
 			phases: []phase{{"run", []string{"--producers", "1000", "--consumers", "1000", "--connections", "1000", "--queues", "1000",
 				"--queue", "bench-s7-%d", "--rate", "10", "--size", "1024", "--auto-ack", "--time", d}, st.duration + 4*time.Minute}},
-			queueArgs:   []string{"--queues", "1000", "--queue", "bench-s7-%d"},
+			queueArgs: []string{"--queues", "1000", "--queue", "bench-s7-%d"},
 			note: "RabbitMQ runs with the hard open-file limit (the compare program raises the soft limit that runuser sets to 1,024; " +
 				"with 1,024 RabbitMQ raises its file descriptor alarm at about 840 connections and accepts no more). " +
 				"warren-perf's own latency with 1,000 connections against its sink is in cmd/warren-perf/README.md.",
