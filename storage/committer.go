@@ -67,11 +67,13 @@ type committer struct {
 	exited   chan struct{}
 
 	groups, batches, ops atomic.Uint64 // see CommitStats
+	elided               atomic.Uint64
 
 	// Owned by the committer goroutine.
 	err   error // sticky write error
 	group []*request
 	carry *request // taken from reqs but left for the next group
+	el    elider
 }
 
 func newCommitter(w groupWriter, depth, maxOps, maxBytes int, sticky bool) *committer {
@@ -154,6 +156,7 @@ func (c *committer) fill(first *request) []*request {
 func (c *committer) commit(group []*request) {
 	err := c.err
 	if err == nil {
+		c.el.elide(group)
 		live, ops := 0, 0
 		for _, r := range group {
 			if r.failed == nil {
@@ -169,6 +172,7 @@ func (c *committer) commit(group []*request) {
 			c.batches.Add(uint64(live))
 			c.ops.Add(uint64(ops))
 		}
+		c.elided.Add(uint64(c.el.n))
 	}
 	for i, r := range group {
 		if r.failed != nil {
@@ -217,8 +221,81 @@ type CommitStats struct {
 	Groups  uint64 // groups written, each with one sync
 	Batches uint64 // batches and definition writes in them
 	Ops     uint64 // operations in them
+	Elided  uint64 // operations left out, with the later ones that undid them
 }
 
 func (c *committer) stats() CommitStats {
-	return CommitStats{Groups: c.groups.Load(), Batches: c.batches.Load(), Ops: c.ops.Load()}
+	return CommitStats{Groups: c.groups.Load(), Batches: c.batches.Load(), Ops: c.ops.Load(), Elided: c.elided.Load()}
+}
+
+// elider drops from a group the writes that a later operation of the same
+// group undoes: a message stored and deleted, an index entry put and deleted.
+// Applying both or neither leaves the same state, and a group is applied
+// whole, so nothing can see the difference; the usual case is a message a
+// consumer acked before its publish reached the disk, which then never does.
+type elider struct {
+	msgs map[uint64]int    // message id -> index in ops of its put
+	idx  map[[2]uint64]int // (queue, seq) -> index in ops of its put
+	ops  []*Op             // puts and deletes seen, by position
+	drop map[*Op]struct{}  // ops to leave out
+	n    int               // ops left out of the last group
+}
+
+func (e *elider) elide(group []*request) {
+	e.n = 0
+	if e.msgs == nil {
+		e.msgs, e.idx, e.drop = map[uint64]int{}, map[[2]uint64]int{}, map[*Op]struct{}{}
+	}
+	deletes := false
+	for _, r := range group {
+		if r.batch == nil || r.failed != nil {
+			continue
+		}
+		for i := range r.batch.Ops {
+			op := &r.batch.Ops[i]
+			switch op.Kind {
+			case OpPutMessage:
+				e.msgs[op.MsgID] = len(e.ops)
+				e.ops = append(e.ops, op)
+			case OpPutIndex:
+				e.idx[[2]uint64{op.QueueID, op.Seq}] = len(e.ops)
+				e.ops = append(e.ops, op)
+			case OpDeleteMessage:
+				if j, ok := e.msgs[op.MsgID]; ok {
+					e.drop[e.ops[j]], e.drop[op] = struct{}{}, struct{}{}
+					delete(e.msgs, op.MsgID)
+					deletes = true
+				}
+			case OpDeleteIndex:
+				k := [2]uint64{op.QueueID, op.Seq}
+				if j, ok := e.idx[k]; ok {
+					e.drop[e.ops[j]], e.drop[op] = struct{}{}, struct{}{}
+					delete(e.idx, k)
+					deletes = true
+				}
+			}
+		}
+	}
+	if deletes {
+		for _, r := range group {
+			if r.batch == nil || r.failed != nil {
+				continue
+			}
+			kept := r.batch.Ops[:0]
+			for i := range r.batch.Ops {
+				if _, gone := e.drop[&r.batch.Ops[i]]; gone {
+					e.n++
+					continue
+				}
+				kept = append(kept, r.batch.Ops[i])
+			}
+			clear(r.batch.Ops[len(kept):])
+			r.batch.Ops = kept
+		}
+	}
+	clear(e.msgs)
+	clear(e.idx)
+	clear(e.drop)
+	clear(e.ops)
+	e.ops = e.ops[:0]
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -151,5 +152,85 @@ func TestMemoryFailWrites(t *testing.T) {
 	}
 	if err := m.PutDefinition(KindQueue, "q", nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// opsWriter records the operations of each group; it blocks in writeGroup
+// until released.
+type opsWriter struct {
+	mu      sync.Mutex
+	ops     [][]Op
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (w *opsWriter) writeGroup(group []*request) error {
+	w.entered <- struct{}{}
+	<-w.gate
+	var ops []Op
+	for _, r := range group {
+		ops = append(ops, r.batch.Ops...)
+	}
+	w.mu.Lock()
+	w.ops = append(w.ops, ops)
+	w.mu.Unlock()
+	return nil
+}
+
+// TestCommitterElides checks that a group leaves out a message and index
+// entry that a later batch of the same group deletes, keeps what a delete of
+// another group or another key needs, and still calls every done.
+func TestCommitterElides(t *testing.T) {
+	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	c := newCommitter(w, 64, 1<<20, 1<<30, false)
+	defer c.close()
+	var done sync.WaitGroup
+	submit := func(b *Batch) {
+		done.Add(1)
+		c.submit(&request{batch: b, done: func(error) { done.Done() }})
+	}
+	var first Batch
+	first.PutMessage(1, []byte("old"))
+	first.PutIndex(7, 1, 1)
+	submit(&first)
+	<-w.entered // group 1 is being written; the rest queue up as group 2
+	var pub, ack, other Batch
+	pub.PutMessage(2, []byte("acked at once"))
+	pub.PutIndex(7, 2, 2)
+	pub.PutIndex(8, 1, 2) // a second queue holds it and does not ack
+	pub.PutMessage(4, []byte("acked by its one queue"))
+	pub.PutIndex(7, 3, 4)
+	ack.DeleteIndex(7, 2)
+	ack.DeleteIndex(7, 1) // put in group 1: must be written
+	ack.DeleteMessage(1)
+	ack.DeleteIndex(7, 3)
+	ack.DeleteMessage(4)
+	other.PutMessage(3, []byte("kept"))
+	submit(&pub)
+	submit(&ack)
+	submit(&other)
+	w.gate <- struct{}{}
+	<-w.entered
+	w.gate <- struct{}{}
+	done.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.ops) != 2 {
+		t.Fatalf("%d groups", len(w.ops))
+	}
+	var got []string
+	for _, op := range w.ops[1] {
+		got = append(got, fmt.Sprintf("%d:%d/%d/%d", op.Kind, op.QueueID, op.Seq, op.MsgID))
+	}
+	want := []string{
+		fmt.Sprintf("%d:0/0/2", OpPutMessage), fmt.Sprintf("%d:8/1/2", OpPutIndex),
+		fmt.Sprintf("%d:7/1/0", OpDeleteIndex), fmt.Sprintf("%d:0/0/1", OpDeleteMessage),
+		fmt.Sprintf("%d:0/0/3", OpPutMessage),
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("group 2 wrote\n%v\nwant\n%v", got, want)
+	}
+	if st := c.stats(); st.Elided != 6 {
+		t.Fatalf("elided %d ops, want 6", st.Elided)
 	}
 }
