@@ -49,6 +49,11 @@ type Options struct {
 	ValueLogFileSize int64
 	// BaseTableSize is the target size of an SSTable at the base level.
 	BaseTableSize int64
+	// TableSizeMultiplier makes each level's tables this many times larger
+	// than the level above's. Badger builds a table in a buffer of twice its
+	// size and keeps such buffers pooled, so at its default of 2 a deep tree
+	// holds tens of MiB for compactions; 1 keeps every table at BaseTableSize.
+	TableSizeMultiplier int
 	// NumCompactors is the number of concurrent compaction goroutines (0 or >= 2).
 	NumCompactors int
 	// Compression of table blocks. options.None by default: message bodies are
@@ -105,23 +110,24 @@ type Options struct {
 // durable group commit.
 func DefaultOptions() Options {
 	return Options{
-		MemTableSize:     8 << 20,
-		NumMemtables:     2,
-		BlockCacheSize:   8 << 20,
-		IndexCacheSize:   16 << 20,
-		ValueThreshold:   64,
-		ValueLogFileSize: 64 << 20,
-		BaseTableSize:    2 << 20,
-		NumCompactors:    2,
-		Compression:      options.None,
-		SyncWrites:       true,
-		QueueDepth:       4096,
-		MaxGroupOps:      16384,
-		MaxGroupBytes:    8 << 20,
-		GCInterval:       10 * time.Second,
-		GCDiscardRatio:   0.5,
-		TrimMappedAbove:  64 << 20,
-		TrimInterval:     time.Second,
+		MemTableSize:        8 << 20,
+		NumMemtables:        2,
+		BlockCacheSize:      8 << 20,
+		IndexCacheSize:      16 << 20,
+		ValueThreshold:      64,
+		ValueLogFileSize:    64 << 20,
+		BaseTableSize:       2 << 20,
+		TableSizeMultiplier: 1,
+		NumCompactors:       2,
+		Compression:         options.None,
+		SyncWrites:          true,
+		QueueDepth:          4096,
+		MaxGroupOps:         16384,
+		MaxGroupBytes:       8 << 20,
+		GCInterval:          10 * time.Second,
+		GCDiscardRatio:      0.5,
+		TrimMappedAbove:     64 << 20,
+		TrimInterval:        time.Second,
 	}
 }
 
@@ -157,6 +163,8 @@ func (o Options) validate() error {
 		return errors.New("storage: ValueLogFileSize must be in [1 MiB, 2 GiB)")
 	case o.BaseTableSize < 64<<10:
 		return errors.New("storage: BaseTableSize must be at least 64 KiB")
+	case o.TableSizeMultiplier < 1:
+		return errors.New("storage: TableSizeMultiplier must be at least 1")
 	case o.NumCompactors == 1 || o.NumCompactors < 0:
 		return errors.New("storage: NumCompactors must be 0 or at least 2")
 	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1:
@@ -173,7 +181,9 @@ func (o Options) validate() error {
 
 // badgerOptions translates o into Badger's options for dir.
 func (o Options) badgerOptions(dir string) badger.Options {
-	return badger.DefaultOptions(dir).
+	bo := badger.DefaultOptions(dir)
+	bo.TableSizeMultiplier = o.TableSizeMultiplier // no With method for it
+	return bo.
 		WithLogger(newBadgerLogger(o.Logger)).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
