@@ -342,12 +342,23 @@ type extField struct {
 
 // extRawHeaders takes the next message from queue q with a raw-frame basic.get
 // (no-ack) and returns its headers property as it is on the wire, order kept.
+// A message that is still on its way to q (dead-lettered by a reject, which has
+// no reply) is waited for.
 func extRawHeaders(t testing.TB, q string) []extField {
 	t.Helper()
 	c, _ := rawOpen(t, rawOptions{})
 	c.openChannel(1)
-	c.sendMethod(1, rawBasic, rawBasicGet, rawBasicGetArgs(q))
-	c.expectMethod(1, rawBasic, rawBasicGetOk)
+	eventually(t, "a message in "+q, func() bool {
+		c.sendMethod(1, rawBasic, rawBasicGet, rawBasicGetArgs(q))
+		m := c.nextMethod()
+		if m.Channel == 1 && m.is(rawBasic, rawBasicGetEmpty) {
+			return false
+		}
+		if m.Channel != 1 || !m.is(rawBasic, rawBasicGetOk) {
+			t.Fatalf("basic.get %s: got %v", q, m)
+		}
+		return true
+	})
 	f, err := c.readFrame()
 	if err != nil || f.Type != rawFrameHeader {
 		t.Fatalf("want a content header, got frame type %d (%v)", f.Type, err)
