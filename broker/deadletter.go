@@ -16,7 +16,28 @@ import (
 // queue's dead-letter routing key or else its own routing keys. Queues the
 // message would reach by a cycle with no rejection in it are skipped. A
 // dead-letter exchange that does not exist drops the message.
+//
+// Dead letters are republished on the goroutine that dropped them, so a
+// dead-letter queue that drops in turn republishes from inside this call; past
+// maxDeadLetterDepth such calls in progress, the rest continue on a goroutine
+// of their own, so that a cascade through full queues cannot run the stack deep.
 func (v *Vhost) deadLetter(q *queue.Queue, dls []queue.DeadLetter) {
+	if v.deadLetterDepth.Add(1) > maxDeadLetterDepth {
+		go func() {
+			defer v.deadLetterDepth.Add(-1)
+			v.republish(q, dls)
+		}()
+		return
+	}
+	defer v.deadLetterDepth.Add(-1)
+	v.republish(q, dls)
+}
+
+// maxDeadLetterDepth bounds the dead-lettering calls in progress on one
+// goroutine's stack (counted over the vhost: a bound, not an exact depth).
+const maxDeadLetterDepth = 32
+
+func (v *Vhost) republish(q *queue.Queue, dls []queue.DeadLetter) {
 	s := q.Settings()
 	p := v.b.NewPublisher()
 	var qs []*queue.Queue

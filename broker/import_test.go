@@ -1,10 +1,13 @@
 package broker
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warren-mq/warren/amqp/wire"
+	"github.com/warren-mq/warren/message"
 	"github.com/warren-mq/warren/queue"
 )
 
@@ -97,5 +100,45 @@ func TestParsePolicyErrors(t *testing.T) {
 	p, err := ParsePolicy([]byte(`{"name": "p", "pattern": "^a", "definition": {"max-length-bytes": 100, "overflow": "reject-publish"}}`))
 	if err != nil || p.Vhost != "/" || p.ApplyTo != "all" || p.Definition["max-length-bytes"] != int64(100) {
 		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+// A message dropped along a chain of full queues, each dead-lettering into the
+// next, reaches the end of the chain, however long it is (past the depth at
+// which dead-lettering continues on a goroutine of its own).
+func TestDeadLetterChain(t *testing.T) {
+	b, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.Vhost("/")
+	const n = 3 * maxDeadLetterDepth
+	name := func(i int) string { return fmt.Sprintf("chain.%d", i) }
+	for i := 0; i < n; i++ {
+		args := wire.Table{"x-max-length": int32(0), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name(i + 1)}
+		if _, err := v.DeclareQueue(QueueDeclaration{Name: name(i), Args: args}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := mustQueue(t, v, name(n))
+	qs, _, werr := v.Route("", []string{name(0)}, nil, nil, nil)
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	b.NewPublisher().Publish(&message.Message{RoutingKey: name(0), Body: []byte("m")}, qs, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if n, _ := last.Counts(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message did not reach the end of the chain")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	d, _, _ := last.Get(true)
+	deaths, _ := d.Msg.Props.Headers["x-death"].([]any)
+	if len(deaths) != n {
+		t.Fatalf("x-death has %d entries, want %d", len(deaths), n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/warren-mq/warren/amqp/wire"
 	"github.com/warren-mq/warren/exchange"
@@ -21,6 +22,8 @@ type Vhost struct {
 	b    *Broker
 
 	policies []Policy // fixed at start
+	// deadLetterDepth counts dead-lettering calls in progress (see deadLetter).
+	deadLetterDepth atomic.Int32
 
 	mu        sync.RWMutex
 	exchanges map[string]*exchange.Exchange
