@@ -38,6 +38,8 @@ type Badger struct {
 	// loop compacts after many, since value-log GC cannot see garbage whose
 	// tombstones are not compacted yet (a drained queue would keep its disk).
 	deletes atomic.Int64
+	// writtenTotal counts message bytes written since Open.
+	writtenTotal atomic.Int64
 
 	// Owned by the committer goroutine (writeGroup): key and small-value
 	// storage reused from group to group; message bytes written since the
@@ -69,7 +71,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	s.c = newCommitter(s, opts.QueueDepth, opts.MaxGroupOps, opts.MaxGroupBytes, true)
+	s.c = newCommitter(s, opts.QueueDepth, opts.MaxGroupOps, opts.MaxGroupBytes, opts.MaxPendingBytes, true)
 	if opts.GCInterval > 0 {
 		s.bg.Add(1)
 		go s.gcLoop()
@@ -91,9 +93,10 @@ func (s *Badger) Trims() uint64 { return s.trims.Load() }
 // Dir is the data directory the store was opened in.
 func (s *Badger) Dir() string { return s.dir }
 
-// Submit implements Store. A nil done is allowed. Submit blocks while
-// Options.QueueDepth batches are waiting; so done, which runs on the committer's
-// goroutine, must not call Submit.
+// Submit implements Store. A nil done is allowed. A batch that carries message
+// bytes blocks while Options.MaxPendingBytes of them wait to be written, any
+// batch while Options.QueueDepth batches wait; so done, which runs on the
+// committer's goroutine, must not call Submit.
 func (s *Badger) Submit(b *Batch, done func(error)) {
 	if b == nil {
 		b = &Batch{}

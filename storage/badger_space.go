@@ -129,10 +129,16 @@ const compactAfterDeletes = 65536
 
 // gcLoop runs value-log GC every Options.GCInterval, and when the committer
 // has written a value-log file's worth, until Close.
+//
+// A Compact stalls writes while it flushes the memtables and competes with
+// them for the disk and a core, so the loop compacts only while the store is
+// quiet (under quietBytesPerSecond of message bytes written since it last
+// looked): after a drain, not in the middle of one.
 func (s *Badger) gcLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.opts.GCInterval)
 	defer t.Stop()
+	lastAt, lastBytes := time.Now(), s.writtenTotal.Load()
 	for {
 		select {
 		case <-s.stop:
@@ -140,11 +146,14 @@ func (s *Badger) gcLoop() {
 		case <-t.C:
 		case <-s.gcKick:
 		}
+		now, total := time.Now(), s.writtenTotal.Load()
+		quiet := float64(total-lastBytes) < quietBytesPerSecond*now.Sub(lastAt).Seconds()
+		lastAt, lastBytes = now, total
 		if n, err := s.runGC(); err != nil {
 			s.log.Warn("value-log GC failed", zap.String("dir", s.dir), zap.Error(err))
 		} else if n > 0 {
 			s.log.Debug("value-log GC", zap.String("dir", s.dir), zap.Int("files", n))
-		} else if s.deletes.Load() >= compactAfterDeletes {
+		} else if quiet && s.deletes.Load() >= compactAfterDeletes {
 			// Many deletes, and GC found nothing to rewrite: their tombstones
 			// are not compacted yet. Compact, then GC can reclaim the space.
 			if err := s.Compact(); err != nil {
@@ -153,6 +162,10 @@ func (s *Badger) gcLoop() {
 		}
 	}
 }
+
+// quietBytesPerSecond is the write rate under which the store counts as quiet
+// for compaction.
+const quietBytesPerSecond = 1 << 20
 
 // runGC rewrites value-log files while one has at least Options.GCDiscardRatio
 // garbage, and returns how many it rewrote. It stops early on Close.

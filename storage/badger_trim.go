@@ -54,6 +54,7 @@ func (s *Badger) trimLoop() {
 // the trimmer looks every trimKickBytes, value-log GC runs every
 // ValueLogFileSize. Committer goroutine only.
 func (s *Badger) written(n int) {
+	s.writtenTotal.Add(int64(n))
 	s.sinceTrim += n
 	s.sinceGC += int64(n)
 	if s.sinceTrim >= trimKickBytes {

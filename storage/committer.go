@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -13,6 +14,8 @@ type request struct {
 	barrier func() error  // runs alone, after every earlier request is done
 	failed  error         // set at submit: done gets it and nothing is written
 	done    func(error)
+	// pendingBytes is what the request holds of the committer's room.
+	pendingBytes int64
 }
 
 // definitionOp puts or deletes one definition record.
@@ -66,6 +69,17 @@ type committer struct {
 	reqs     chan *request
 	exited   chan struct{}
 
+	// Back-pressure is by message bytes: a request that carries message data
+	// waits while maxPending bytes are queued and not yet written, so that
+	// publishers cannot run ahead of the disk; one that carries none (acks,
+	// deletes, marks) never waits for them, so that consumers settling what
+	// they were given are not held up behind publishers. reqs is only a
+	// (large) buffer.
+	maxPending int64
+	pendMu     sync.Mutex
+	pendCond   *sync.Cond
+	pending    int64
+
 	groups, batches, ops atomic.Uint64 // see CommitStats
 	elided               atomic.Uint64
 
@@ -76,20 +90,46 @@ type committer struct {
 	el    elider
 }
 
-func newCommitter(w groupWriter, depth, maxOps, maxBytes int, sticky bool) *committer {
-	c := &committer{w: w, sticky: sticky, maxOps: maxOps, maxBytes: maxBytes,
+func newCommitter(w groupWriter, depth, maxOps, maxBytes int, maxPending int64, sticky bool) *committer {
+	c := &committer{w: w, sticky: sticky, maxOps: maxOps, maxBytes: maxBytes, maxPending: maxPending,
 		reqs: make(chan *request, depth), exited: make(chan struct{})}
+	c.pendCond = sync.NewCond(&c.pendMu)
 	go c.run()
 	return c
 }
 
-// submit queues r; the caller holds its store's lifecycle (see lifecycle.enter),
+// submit queues r, first waiting for room if r carries message bytes (see
+// committer); the caller holds its store's lifecycle (see lifecycle.enter),
 // so reqs is open.
 func (c *committer) submit(r *request) {
 	if r.done == nil {
 		r.done = func(error) {}
 	}
+	if _, bytes := r.cost(); bytes > 0 {
+		r.pendingBytes = int64(bytes)
+		c.pendMu.Lock()
+		for c.pending > 0 && c.pending+r.pendingBytes > c.maxPending {
+			c.pendCond.Wait()
+		}
+		c.pending += r.pendingBytes
+		c.pendMu.Unlock()
+	}
 	c.reqs <- r
+}
+
+// written releases the room of requests done with.
+func (c *committer) written(group []*request) {
+	var n int64
+	for _, r := range group {
+		n += r.pendingBytes
+	}
+	if n == 0 {
+		return
+	}
+	c.pendMu.Lock()
+	c.pending -= n
+	c.pendMu.Unlock()
+	c.pendCond.Broadcast()
 }
 
 // do queues r and waits for its outcome.
@@ -174,6 +214,7 @@ func (c *committer) commit(group []*request) {
 		}
 		c.elided.Add(uint64(c.el.n))
 	}
+	c.written(group)
 	for i, r := range group {
 		if r.failed != nil {
 			r.done(r.failed)

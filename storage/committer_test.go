@@ -40,7 +40,7 @@ func oneOp(id uint64, size int) *Batch {
 // the next group, within its bounds, and that a barrier ends a group.
 func TestCommitterGroups(t *testing.T) {
 	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
-	c := newCommitter(f, 100, 3, 1000, false)
+	c := newCommitter(f, 100, 3, 1000, 1<<30, false)
 	var mu sync.Mutex
 	var dones []int
 	done := func(i int) func(error) {
@@ -92,7 +92,7 @@ func TestCommitterStickyError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100), fail: boom}
 	close(f.gate)
-	c := newCommitter(f, 100, 100, 1<<20, true)
+	c := newCommitter(f, 100, 100, 1<<20, 1<<30, true)
 	if err := c.do(&request{batch: oneOp(1, 1)}); !errors.Is(err, boom) {
 		t.Fatalf("first write: %v", err)
 	}
@@ -182,7 +182,7 @@ func (w *opsWriter) writeGroup(group []*request) error {
 // another group or another key needs, and still calls every done.
 func TestCommitterElides(t *testing.T) {
 	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
-	c := newCommitter(w, 64, 1<<20, 1<<30, false)
+	c := newCommitter(w, 64, 1<<20, 1<<30, 1<<30, false)
 	defer c.close()
 	var done sync.WaitGroup
 	submit := func(b *Batch) {
@@ -232,5 +232,58 @@ func TestCommitterElides(t *testing.T) {
 	}
 	if st := c.stats(); st.Elided != 6 {
 		t.Fatalf("elided %d ops, want 6", st.Elided)
+	}
+}
+
+// TestCommitterBackPressure checks that a batch carrying message bytes waits
+// while the committer holds MaxPendingBytes of them, and that one without
+// (an ack) does not wait behind it.
+func TestCommitterBackPressure(t *testing.T) {
+	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	c := newCommitter(w, 64, 1<<20, 1<<30, 100, false)
+	defer c.close()
+	var done sync.WaitGroup
+	submit := func(b *Batch) {
+		done.Add(1)
+		c.submit(&request{batch: b, done: func(error) { done.Done() }})
+	}
+	submit(oneOp(1, 80)) // being written: holds 80 of 100
+	<-w.entered
+	blocked := make(chan struct{})
+	go func() {
+		submit(oneOp(2, 80)) // 160 > 100: waits for the first to be written
+		close(blocked)
+	}()
+	var ack Batch
+	ack.DeleteMessage(1)
+	submit(&ack) // no message bytes: does not wait
+	// The ack is queued before the publish that waits: once the first group is
+	// written, it goes first.
+	eventually(t, func() bool { return len(c.reqs) == 1 })
+	close(w.gate) // every group is written from now on
+	<-blocked
+	done.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var kinds []OpKind
+	for _, g := range w.ops[1:] {
+		for _, op := range g {
+			kinds = append(kinds, op.Kind)
+		}
+	}
+	if !slices.Equal(kinds, []OpKind{OpDeleteMessage, OpPutMessage}) {
+		t.Fatalf("after the first group: %v, want the ack ahead of the publish that waited", kinds)
+	}
+}
+
+// eventually polls cond until it holds, or fails the test after a few seconds.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

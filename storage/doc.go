@@ -16,7 +16,8 @@
 // # Writes
 //
 // Every write goes through one committer goroutine (committer.go): Submit
-// queues a batch (blocking when Options.QueueDepth batches wait), the committer
+// queues a batch (a batch carrying message bytes blocks while
+// Options.MaxPendingBytes of them wait; acks never wait behind publishes), the committer
 // takes everything queued up to Options.MaxGroupOps / MaxGroupBytes, writes it in
 // one Badger WriteBatch with one sync, and calls the dones in submit order.
 // Definition writes join the same groups; DropQueue and Compact's memtable

@@ -34,7 +34,7 @@ func NewMemory() *Memory {
 		index:     map[uint64]map[uint64]IndexEntry{},
 		delivered: map[uint64]uint64{},
 	}
-	m.c = newCommitter(m, 1024, 4096, 4<<20, false)
+	m.c = newCommitter(m, 1<<16, 4096, 4<<20, 32<<20, false)
 	return m
 }
 

@@ -16,7 +16,7 @@ import (
 // Memory: Badger's heap is roughly (MemTableSize x 1.3) x (NumMemtables+1) for
 // memtables + BlockCacheSize + IndexCacheSize + buffers for building tables
 // (a few times MemTableSize, kept in a pool while compactions run), plus the
-// batches in flight (QueueDepth x their size). It does not grow with the number
+// batches in flight (MaxPendingBytes). It does not grow with the number
 // of stored messages: bodies live on disk and are read back on demand. Badger's
 // memory-mapped files are kept near TrimMappedAbove.
 type Options struct {
@@ -70,8 +70,13 @@ type Options struct {
 	SyncWrites bool
 
 	// QueueDepth is how many submitted batches may wait for the committer before
-	// Submit blocks (back-pressure).
+	// Submit blocks. It is a buffer, set large: back-pressure is MaxPendingBytes.
 	QueueDepth int
+	// MaxPendingBytes is how many message bytes submitted batches may hold
+	// before Submit blocks the next batch that carries message bytes
+	// (publishes); batches without (acks) never wait for them, so consumers
+	// are not held up behind publishers.
+	MaxPendingBytes int64
 	// MaxGroupOps and MaxGroupBytes bound one commit group: the committer stops
 	// taking queued batches once the group holds this many operations or message
 	// bytes (a single larger batch is still written whole).
@@ -121,7 +126,8 @@ func DefaultOptions() Options {
 		NumCompactors:       2,
 		Compression:         options.None,
 		SyncWrites:          true,
-		QueueDepth:          4096,
+		QueueDepth:          65536,
+		MaxPendingBytes:     64 << 20,
 		MaxGroupOps:         16384,
 		MaxGroupBytes:       8 << 20,
 		GCInterval:          10 * time.Second,
@@ -167,8 +173,8 @@ func (o Options) validate() error {
 		return errors.New("storage: TableSizeMultiplier must be at least 1")
 	case o.NumCompactors == 1 || o.NumCompactors < 0:
 		return errors.New("storage: NumCompactors must be 0 or at least 2")
-	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1:
-		return errors.New("storage: QueueDepth, MaxGroupOps and MaxGroupBytes must be positive")
+	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1 || o.MaxPendingBytes < 1:
+		return errors.New("storage: QueueDepth, MaxGroupOps, MaxGroupBytes and MaxPendingBytes must be positive")
 	case o.GCInterval < 0:
 		return errors.New("storage: GCInterval must not be negative")
 	case o.TrimMappedAbove < 0 || (o.TrimMappedAbove > 0 && o.TrimInterval <= 0):

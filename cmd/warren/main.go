@@ -111,7 +111,9 @@ func run(args []string) error {
 	if serr := <-served; serr != nil && !errors.Is(serr, amqp.ErrServerClosed) {
 		log.Warn("listener", zap.Error(serr))
 	}
-	log.Info("warren stopped")
+	st := store.CommitStats()
+	log.Info("warren stopped", zap.Uint64("store_groups", st.Groups), zap.Uint64("store_batches", st.Batches),
+		zap.Uint64("store_ops", st.Ops), zap.Uint64("store_ops_elided", st.Elided))
 	return err
 }
 
