@@ -164,11 +164,24 @@ func TestReadyListAgainstModel(t *testing.T) {
 	if !slices.Equal(got, model) {
 		t.Fatal("list order differs from the model")
 	}
-	var after []uint64
-	r.eachAfter(100, model[len(model)/2], func(e *entry) bool { after = append(after, e.seq); return true })
-	want := model[max(100, len(model)/2+1):]
-	if !slices.Equal(after, want) {
-		t.Fatalf("eachAfter gave %d entries, want %d", len(after), len(want))
+	for _, skip := range []int{0, 1, 100, chunkSize, 3*chunkSize + 7, len(model), len(model) + 5} {
+		for _, at := range []int{-1, 0, len(model) / 3, len(model) / 2, len(model) - 1} {
+			seq := uint64(0)
+			if at >= 0 {
+				seq = model[at]
+			}
+			var after []uint64
+			r.eachAfter(skip, seq, func(e *entry) bool { after = append(after, e.seq); return true })
+			var want []uint64
+			for i, s := range model {
+				if i >= skip && s > seq {
+					want = append(want, s)
+				}
+			}
+			if !slices.Equal(after, want) {
+				t.Fatalf("eachAfter(%d, %d) gave %d entries, want %d", skip, seq, len(after), len(want))
+			}
+		}
 	}
 }
 

@@ -182,22 +182,36 @@ func (r *readyList) each(fn func(e *entry) bool) {
 	}
 }
 
-// eachAfter is each for the entries past the first skip whose seq is above seq.
+// eachAfter is each for the entries past the first skip whose seq is above
+// seq. It finds where to start without walking the list: past the head chunks
+// that skip covers, then by binary search over the chunks' seqs.
 func (r *readyList) eachAfter(skip int, seq uint64, fn func(e *entry) bool) {
-	for _, c := range r.live() {
-		from := c.head
-		if n := c.len(); skip >= n {
-			skip -= n
-			continue
+	cs := r.live()
+	first, from := 0, -1 // the chunk to start in, and the index in it skip leaves
+	for first < len(cs) && skip >= cs[first].len() {
+		skip -= cs[first].len()
+		first++
+	}
+	if first < len(cs) {
+		from = cs[first].head + skip
+	}
+	// The first chunk at or after first whose last seq is above seq.
+	lo, hi := first, len(cs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if cs[m].last().seq <= seq {
+			lo = m + 1
 		} else {
-			from += skip
-			skip = 0
+			hi = m
 		}
-		if c.last().seq <= seq {
-			continue
+	}
+	for ci := lo; ci < len(cs); ci++ {
+		c := cs[ci]
+		i := c.search(seq)
+		if ci == first {
+			i = max(i, from)
 		}
-		from = max(from, c.search(seq))
-		for i := from; i < len(c.e); i++ {
+		for ; i < len(c.e); i++ {
 			if !fn(&c.e[i]) {
 				return
 			}
