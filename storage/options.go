@@ -115,7 +115,7 @@ type Options struct {
 // durable group commit.
 func DefaultOptions() Options {
 	return Options{
-		MemTableSize:        8 << 20,
+		MemTableSize:        4 << 20,
 		NumMemtables:        2,
 		BlockCacheSize:      8 << 20,
 		IndexCacheSize:      16 << 20,
@@ -127,11 +127,11 @@ func DefaultOptions() Options {
 		Compression:         options.None,
 		SyncWrites:          true,
 		QueueDepth:          65536,
-		MaxPendingBytes:     64 << 20,
+		MaxPendingBytes:     16 << 20,
 		MaxGroupOps:         16384,
 		MaxGroupBytes:       8 << 20,
 		GCInterval:          10 * time.Second,
-		GCDiscardRatio:      0.5,
+		GCDiscardRatio:      0.75,
 		TrimMappedAbove:     64 << 20,
 		TrimInterval:        time.Second,
 	}
