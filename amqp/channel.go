@@ -22,6 +22,7 @@ type channel struct {
 	lastQueue     string    // the last queue declared, for the empty-name shortcut
 	prefetchCount uint32    // for consumers created from now on (basic.qos global=false)
 	pub           *pending  // publish awaiting its content, or nil
+	pubScratch    pending   // what pub points to for a basic.publish
 	confirm       *confirms // confirm mode, or nil
 	dirty         bool      // in conn.dirty: confirms to flush before the next blocking read
 	tx            bool

@@ -37,6 +37,7 @@ type conn struct {
 	user       string
 	clientCaps wire.Table
 
+	publish         wire.BasicPublish // decodeMethod's reused basic.publish
 	channels        map[uint16]*channel
 	exclusiveQueues map[*queue.Queue]struct{} // queues this connection declared exclusive
 	dirty           []*channel                // channels with confirms to flush
@@ -140,7 +141,7 @@ func (c *conn) frame(f wire.Frame) bool {
 		if len(f.Payload) < 4 {
 			return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
 		}
-		m, err := wire.DecodeMethod(f.Payload)
+		m, err := c.decodeMethod(f.Payload)
 		if err != nil {
 			return c.fail(decodeError(f.Payload, err), 0, 0)
 		}
@@ -160,6 +161,20 @@ func (c *conn) frame(f wire.Frame) bool {
 	default:
 		return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
 	}
+}
+
+// decodeMethod decodes a method frame; basic.publish, the one a busy
+// connection sees most, goes into a struct the connection reuses (the channel
+// copies what it needs from it before the next frame is read).
+func (c *conn) decodeMethod(payload []byte) (wire.Method, error) {
+	ok, err := wire.DecodeBasicPublish(payload, &c.publish)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
+		return &c.publish, nil
+	}
+	return wire.DecodeMethod(payload)
 }
 
 // frameError is RabbitMQ's 501 for a frame it cannot take: the frame's type, its

@@ -47,17 +47,17 @@ func (k *consumer) Deliver(d queue.Delivery) bool {
 		k.unacked++
 		ch.consumerUnacked++
 	}
-	frameMax := ch.conn.frameMax
-	ch.conn.w.append(func(b []byte) []byte {
-		b = wire.AppendMethodFrame(b, ch.id, &wire.BasicDeliver{
+	if b, ok := ch.conn.w.begin(); ok {
+		m := wire.BasicDeliver{
 			ConsumerTag: k.tag,
 			DeliveryTag: tag,
 			Redelivered: d.Redelivered,
 			Exchange:    d.Msg.Exchange,
 			RoutingKey:  d.Msg.RoutingKey,
-		})
-		return appendContent(b, ch.id, d.Msg, frameMax)
-	})
+		}
+		b = m.AppendFrame(b, ch.id)
+		ch.conn.w.end(appendContent(b, ch.id, d.Msg, ch.conn.frameMax))
+	}
 	return true
 }
 

@@ -39,7 +39,9 @@ func (ch *channel) basicPublish(m *wire.BasicPublish) *wire.Error {
 		return wire.Errorf(wire.NotImplemented, "immediate=true")
 	}
 	ch.conn.awaitPublishAllowed()
-	ch.pub = &pending{method: m, exchange: m.Exchange, routingKey: m.RoutingKey, mandatory: m.Mandatory}
+	// One pending per channel, reused: what it holds goes into the message.
+	ch.pubScratch = pending{method: m, exchange: m.Exchange, routingKey: m.RoutingKey, mandatory: m.Mandatory}
+	ch.pub = &ch.pubScratch
 	return nil
 }
 
@@ -83,11 +85,17 @@ func (ch *channel) content(f wire.Frame) *wire.Error {
 			return wire.Errorf(wire.PreconditionFailed, "message size %d is larger than configured max size %d", size, max).For(p.method)
 		}
 		p.haveHeader, p.size, p.props = true, size, props
-		p.rawProps = append([]byte(nil), f.Payload[wire.ContentHeaderPropertiesOffset:]...)
+		// The body and the property octets share one allocation (for bodies
+		// up to 1 MiB; larger ones grow as their frames come).
+		raw := f.Payload[wire.ContentHeaderPropertiesOffset:]
+		buf := make([]byte, min(size, 1<<20)+uint64(len(raw)))
+		p.rawProps = buf[len(buf)-len(raw):]
+		copy(p.rawProps, raw)
+		p.body = buf[:0:len(buf)-len(raw)]
 		if size == 0 {
+			p.body = nil
 			return ch.contentComplete()
 		}
-		p.body = make([]byte, 0, min(size, 1<<20))
 		return nil
 	}
 	if !p.haveHeader {

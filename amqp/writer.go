@@ -57,6 +57,31 @@ func (w *writer) append(fn func(buf []byte) []byte) bool {
 	return true
 }
 
+// begin locks the buffer for a caller that appends to it directly (no closure
+// to allocate) and returns it; ok is false, and nothing is locked, once the
+// writer has stopped. end must follow, with the grown buffer.
+func (w *writer) begin() (buf []byte, ok bool) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return nil, false
+	}
+	return w.buf, true
+}
+
+// end stores the buffer begin returned, unlocks it and wakes the writer.
+func (w *writer) end(buf []byte) {
+	w.buf = buf
+	if len(w.buf) > highWater {
+		w.congested = true
+	}
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
 // method appends one method frame.
 func (w *writer) method(channel uint16, m wire.Method) bool {
 	return w.append(func(b []byte) []byte { return wire.AppendMethodFrame(b, channel, m) })

@@ -17,6 +17,18 @@ type Method interface {
 	AppendTo(dst []byte) []byte
 }
 
+// DecodeBasicPublish decodes a method frame's payload into m if it is a
+// basic.publish, and reports whether it was; a hot path reuses one struct so
+// (DecodeMethod allocates one each time). The fields do not alias payload.
+func DecodeBasicPublish(payload []byte, m *BasicPublish) (bool, error) {
+	if len(payload) < 4 || binary.BigEndian.Uint16(payload) != 60 || binary.BigEndian.Uint16(payload[2:]) != 40 {
+		return false, nil
+	}
+	d := decoder{buf: payload, off: 4}
+	m.decodeArguments(&d)
+	return true, d.finish(m.Name())
+}
+
 // DecodeMethod decodes a method frame payload into a new method struct
 // (*BasicPublish, ...). Ids that name no method give an *UnknownMethodError;
 // truncated arguments, trailing octets and invalid field tables give a

@@ -259,3 +259,21 @@ func TestDecodedMethodDoesNotAliasPayload(t *testing.T) {
 		t.Errorf("decoded method changed with its payload: %#v", q)
 	}
 }
+
+func TestDecodeBasicPublish(t *testing.T) {
+	want := BasicPublish{Exchange: "ex", RoutingKey: "a.b", Mandatory: true}
+	payload := want.AppendTo(nil)
+	got := BasicPublish{Exchange: "old", Immediate: true}
+	if ok, err := DecodeBasicPublish(payload, &got); !ok || err != nil || got != want {
+		t.Fatalf("DecodeBasicPublish = %v, %v, %+v", ok, err, got)
+	}
+	if ok, err := DecodeBasicPublish((&BasicAck{DeliveryTag: 1}).AppendTo(nil), &got); ok || err != nil {
+		t.Fatalf("basic.ack taken for basic.publish: %v %v", ok, err)
+	}
+	if _, err := DecodeBasicPublish(append(payload, 0), &got); err == nil {
+		t.Fatal("trailing octet accepted")
+	}
+	if _, err := DecodeBasicPublish(payload[:len(payload)-2], &got); err == nil {
+		t.Fatal("truncated arguments accepted")
+	}
+}
