@@ -91,7 +91,7 @@ func (ch *channel) content(f wire.Frame) *wire.Error {
 		buf := make([]byte, min(size, 1<<20)+uint64(len(raw)))
 		p.rawProps = buf[len(buf)-len(raw):]
 		copy(p.rawProps, raw)
-		p.body = buf[:0:len(buf)-len(raw)]
+		p.body = buf[: 0 : len(buf)-len(raw)]
 		if size == 0 {
 			p.body = nil
 			return ch.contentComplete()
