@@ -187,3 +187,24 @@ func BenchmarkPublishGetRequeue(b *testing.B) {
 		q.Requeue(d)
 	}
 }
+
+// ackingConsumer takes everything and keeps the deliveries for the caller to ack.
+type ackingConsumer struct{ got []Delivery }
+
+func (a *ackingConsumer) Deliver(d Delivery) bool { a.got = append(a.got, d); return true }
+func (a *ackingConsumer) Cancelled()              {}
+
+func BenchmarkPublishDispatchAck(b *testing.B) {
+	q := New("q", "/", false, false, false, nil, nil)
+	k := &ackingConsumer{got: make([]Delivery, 0, 64)}
+	q.AddConsumer(k, false, false, 0)
+	m := msg(1)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		q.Publish(m)
+		if len(k.got) == 50 { // a consumer acking every 50, multiple
+			q.Ack(k.got...)
+			k.got = k.got[:0]
+		}
+	}
+}
