@@ -91,9 +91,17 @@ func (c *conn) serve() {
 
 // loop reads frames until the connection ends.
 func (c *conn) loop() {
+	var deadlineSet time.Time
 	for {
-		if c.heartbeat > 0 && !c.closing.Load() {
-			c.nc.SetReadDeadline(time.Now().Add(2 * c.heartbeat))
+		// The silent-peer deadline is two heartbeats from the last frame; it
+		// is moved only before a read that may block, and at most every
+		// heartbeat/4 (a frame read from the buffer costs no syscall, and
+		// moving a deadline resets a runtime timer).
+		if c.heartbeat > 0 && !c.closing.Load() && !c.r.FrameBuffered() {
+			if now := time.Now(); now.Sub(deadlineSet) >= c.heartbeat/4 {
+				c.nc.SetReadDeadline(now.Add(2 * c.heartbeat))
+				deadlineSet = now
+			}
 		}
 		f, err := c.r.ReadFrame()
 		if err != nil {
