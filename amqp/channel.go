@@ -31,6 +31,7 @@ type channel struct {
 	routeQueues   []*queue.Queue // scratch for routing
 	routeNames    []string
 	routeKeys     []string
+	routeCache    broker.RouteCache
 	publisher     *broker.Publisher
 	replyTo       *replyConsumer // the direct reply-to consumer, or nil
 	scratch       []unacked

@@ -39,6 +39,7 @@ type conn struct {
 
 	publish         wire.BasicPublish // decodeMethod's reused basic.publish
 	channels        map[uint16]*channel
+	last            *channel // the channel channel() found last (reader goroutine only)
 	exclusiveQueues map[*queue.Queue]struct{} // queues this connection declared exclusive
 	dirty           []*channel                // channels with confirms to flush
 
@@ -158,7 +159,7 @@ func (c *conn) frame(f wire.Frame) bool {
 		}
 		return c.channelMethod(f.Channel, m)
 	case wire.FrameHeader, wire.FrameBody:
-		ch := c.channels[f.Channel]
+		ch := c.channel(f.Channel)
 		if ch == nil || f.Channel == 0 {
 			return c.fail(wire.Errorf(wire.UnexpectedFrame, "expected method frame, got non method frame instead"), 0, 0)
 		}
@@ -228,7 +229,7 @@ func (c *conn) connectionMethod(m wire.Method) bool {
 
 // channelMethod routes a method to its channel, opening channels on channel.open.
 func (c *conn) channelMethod(id uint16, m wire.Method) bool {
-	ch := c.channels[id]
+	ch := c.channel(id)
 	if ch == nil {
 		if _, ok := m.(*wire.ChannelOpen); !ok {
 			return c.fail(wire.Errorf(wire.ChannelError, "expected 'channel.open'"), m.ClassID(), m.MethodID())
@@ -378,6 +379,22 @@ func (c *conn) removeChannel(id uint16) {
 	c.mu.Lock()
 	delete(c.channels, id)
 	c.mu.Unlock()
+	if c.last != nil && c.last.id == id {
+		c.last = nil
+	}
+}
+
+// channel returns the open channel id, or nil. The last one found is kept:
+// a publish is three frames on one channel.
+func (c *conn) channel(id uint16) *channel {
+	if c.last != nil && c.last.id == id {
+		return c.last
+	}
+	ch := c.channels[id]
+	if ch != nil {
+		c.last = ch
+	}
+	return ch
 }
 
 // dispatchAll asks every queue this connection consumes from to dispatch; the
@@ -400,6 +417,7 @@ func (c *conn) cleanup() {
 	c.mu.Lock()
 	chans := c.channels
 	c.channels = map[uint16]*channel{}
+	c.last = nil
 	c.mu.Unlock()
 	for _, ch := range chans {
 		ch.shutdown()

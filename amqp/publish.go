@@ -136,7 +136,13 @@ func (ch *channel) published() *wire.Error {
 	reply := p.exchange == "" && strings.HasPrefix(p.routingKey, replyToPrefix)
 	var qs []*queue.Queue
 	cc, bcc := msg.Props.Headers["CC"], msg.Props.Headers["BCC"]
-	if !reply {
+	cached := !reply && len(msg.Props.Headers) == 0 // one key, no headers: the channel's route cache serves
+	if cached {
+		var err *wire.Error
+		if qs, err = ch.vhost().RouteOne(p.exchange, p.routingKey, &ch.routeCache); err != nil {
+			return err.For(p.method)
+		}
+	} else if !reply {
 		// Sender-selected distribution: CC and BCC add routing keys.
 		keys := append(ch.routeKeys[:0], p.routingKey)
 		if cc != nil || bcc != nil {
@@ -152,7 +158,9 @@ func (ch *channel) published() *wire.Error {
 		}
 	}
 	if err := ch.checkPublished(msg); err != nil {
-		clear(qs)
+		if !cached {
+			clear(qs)
+		}
 		return err.For(p.method)
 	}
 	if bcc != nil && !reply {
@@ -183,8 +191,10 @@ func (ch *channel) published() *wire.Error {
 	default:
 		ch.deliver(msg, qs, p.mandatory, reply, nil)
 	}
-	clear(qs)
-	ch.routeQueues = qs[:0]
+	if !cached {
+		clear(qs)
+		ch.routeQueues = qs[:0]
+	}
 	return nil
 }
 

@@ -142,3 +142,43 @@ func TestDeadLetterChain(t *testing.T) {
 		t.Fatalf("x-death has %d entries, want %d", len(deaths), n)
 	}
 }
+
+// A remembered route holds only while the definitions are unchanged.
+func TestRouteCache(t *testing.T) {
+	b, err := Open(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.Vhost("/")
+	q1 := mustQueue(t, v, "rc.1")
+	var c RouteCache
+	route := func() []*queue.Queue {
+		t.Helper()
+		qs, err := v.RouteOne("amq.direct", "k", &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return qs
+	}
+	if qs := route(); len(qs) != 0 {
+		t.Fatalf("unbound key routed to %v", qs)
+	}
+	if err := v.BindQueue("rc.1", "amq.direct", "k", nil, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if qs := route(); len(qs) != 1 || qs[0] != q1 {
+		t.Fatalf("after bind: %v", qs)
+	}
+	if qs := route(); len(qs) != 1 || !c.valid {
+		t.Fatalf("second route not from the cache: %v %v", qs, c.valid)
+	}
+	if _, err := v.DeleteQueue("rc.1", false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if qs := route(); len(qs) != 0 {
+		t.Fatalf("after delete: %v", qs)
+	}
+	if _, err := v.RouteOne("no-such-exchange", "k", &c); err == nil || c.valid {
+		t.Fatalf("unknown exchange: %v, cache valid %v", err, c.valid)
+	}
+}

@@ -24,10 +24,19 @@ type Vhost struct {
 	policies []Policy // fixed at start
 	// deadLetterDepth counts dead-lettering calls in progress (see deadLetter).
 	deadLetterDepth atomic.Int32
+	// gen counts changes to the definitions: a route remembered at one
+	// generation holds while it is current (see RouteCache).
+	gen atomic.Uint64
 
 	mu        sync.RWMutex
 	exchanges map[string]*exchange.Exchange
 	queues    map[string]*queue.Queue
+}
+
+// lock takes the write lock, for a change to the definitions.
+func (v *Vhost) lock() {
+	v.mu.Lock()
+	v.gen.Add(1)
 }
 
 // predeclared are the exchanges every vhost has, as in RabbitMQ.
@@ -71,7 +80,7 @@ func defaultExchangeRefused() *wire.Error {
 
 // DeclareExchange declares (or, passive, checks) an exchange.
 func (v *Vhost) DeclareExchange(name, typ string, passive, durable, autoDelete, internal bool, args wire.Table) *wire.Error {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	if name == "" {
 		return defaultExchangeRefused()
@@ -146,7 +155,7 @@ func inequivalent(arg, what string, received, current any) *wire.Error {
 // DeleteExchange deletes an exchange and every binding to and from it. Deleting an
 // exchange that does not exist succeeds, as in RabbitMQ 3.x.
 func (v *Vhost) DeleteExchange(name string, ifUnused bool) *wire.Error {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	if name == "" {
 		return defaultExchangeRefused()
@@ -217,7 +226,7 @@ func (v *Vhost) Exchange(name string) *exchange.Exchange {
 
 // BindExchange binds destination to source (exchange.bind), or unbinds it.
 func (v *Vhost) BindExchange(destination, source, key string, args wire.Table, unbind bool) *wire.Error {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	if source == "" || destination == "" {
 		return defaultExchangeRefused()
@@ -278,7 +287,7 @@ type QueueDeclaration struct {
 // DeclareQueue declares (or, passive, checks) a queue for owner. An empty name must
 // have been replaced by a server-generated one by the caller.
 func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire.Error) {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	q := v.queues[d.Name]
 	if d.Passive {
@@ -375,7 +384,7 @@ func (v *Vhost) Queue(name string, owner any) (*queue.Queue, *wire.Error) {
 
 // BindQueue binds a queue to an exchange, or unbinds it.
 func (v *Vhost) BindQueue(queueName, source, key string, args wire.Table, owner any, unbind bool) *wire.Error {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	if source == "" {
 		return defaultExchangeRefused()
@@ -402,7 +411,7 @@ func (v *Vhost) PurgeQueue(name string, owner any) (int, *wire.Error) {
 // DeleteQueue deletes a queue, cancelling its consumers, and returns the number of
 // ready messages it had. Deleting a queue that does not exist succeeds with 0.
 func (v *Vhost) DeleteQueue(name string, ifUnused, ifEmpty bool, owner any) (int, *wire.Error) {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	q := v.queues[name]
 	if q == nil {
@@ -424,7 +433,7 @@ func (v *Vhost) DeleteQueue(name string, ifUnused, ifEmpty bool, owner any) (int
 // DeleteQueueIf deletes q if it is still the vhost's queue of that name; used for
 // auto-delete and exclusive queues, whose deletion is the broker's own decision.
 func (v *Vhost) DeleteQueueIf(q *queue.Queue) {
-	v.mu.Lock()
+	v.lock()
 	defer v.mu.Unlock()
 	if v.queues[q.Name] == q {
 		v.deleteQueueLocked(q)
@@ -445,11 +454,45 @@ func (v *Vhost) Route(exchangeName string, keys []string, headers wire.Table, ds
 	return v.routeKeys(exchangeName, keys, headers, dst, names, true)
 }
 
+// RouteCache remembers a channel's last route of a message with one routing
+// key and no headers (the usual publish), which depends on nothing but the
+// exchange, the key and the definitions; it holds while the definitions have
+// not changed. The zero value is empty. Not safe for concurrent use.
+type RouteCache struct {
+	gen           uint64
+	exchange, key string
+	queues        []*queue.Queue
+	valid         bool
+}
+
+// RouteOne is Route for one routing key and no headers, through c: it returns
+// the queues, which the caller must not modify or keep past its next call.
+func (v *Vhost) RouteOne(exchangeName, key string, c *RouteCache) ([]*queue.Queue, *wire.Error) {
+	if c.valid && c.gen == v.gen.Load() && c.exchange == exchangeName && c.key == key {
+		return c.queues, nil
+	}
+	c.valid = false
+	keys := [1]string{key}
+	v.mu.RLock()
+	gen := v.gen.Load()
+	qs, _, err := v.routeKeysLocked(exchangeName, keys[:], nil, c.queues[:0], nil, true)
+	v.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	*c = RouteCache{gen: gen, exchange: exchangeName, key: key, queues: qs, valid: true}
+	return qs, nil
+}
+
 // routeKeys is Route; checkInternal refuses an internal exchange (a publish),
 // which dead-lettering may use.
 func (v *Vhost) routeKeys(exchangeName string, keys []string, headers wire.Table, dst []*queue.Queue, names []string, checkInternal bool) ([]*queue.Queue, []string, *wire.Error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	return v.routeKeysLocked(exchangeName, keys, headers, dst, names, checkInternal)
+}
+
+func (v *Vhost) routeKeysLocked(exchangeName string, keys []string, headers wire.Table, dst []*queue.Queue, names []string, checkInternal bool) ([]*queue.Queue, []string, *wire.Error) {
 	x := v.exchanges[exchangeName]
 	if x == nil {
 		return dst, names, v.noExchange(exchangeName)
