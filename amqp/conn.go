@@ -39,7 +39,7 @@ type conn struct {
 
 	publish         wire.BasicPublish // decodeMethod's reused basic.publish
 	channels        map[uint16]*channel
-	last            *channel // the channel channel() found last (reader goroutine only)
+	last            *channel                  // the channel channel() found last (reader goroutine only)
 	exclusiveQueues map[*queue.Queue]struct{} // queues this connection declared exclusive
 	dirty           []*channel                // channels with confirms to flush
 
