@@ -40,20 +40,11 @@ func newWriter(nc net.Conn) *writer {
 // append runs fn to append frames to the buffer and wakes the writer. It reports
 // false (and runs nothing) once the writer has stopped.
 func (w *writer) append(fn func(buf []byte) []byte) bool {
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
+	b, ok := w.begin()
+	if !ok {
 		return false
 	}
-	w.buf = fn(w.buf)
-	if len(w.buf) > highWater {
-		w.congested = true
-	}
-	w.mu.Unlock()
-	select {
-	case w.signal <- struct{}{}:
-	default:
-	}
+	w.end(fn(b))
 	return true
 }
 
