@@ -320,15 +320,24 @@ func TestSingleActiveConsumer(t *testing.T) {
 	if err := x.AddConsumer(&fakeConsumer{}, true, false, 0); err == nil {
 		t.Fatal("an exclusive consumer was accepted on a single-active-consumer queue")
 	}
-	a, b := &fakeConsumer{credit: 1}, &fakeConsumer{credit: -1}
+	a, b, c := &fakeConsumer{credit: 1}, &fakeConsumer{credit: -1}, &fakeConsumer{credit: -1}
 	x.AddConsumer(a, false, false, 0)
 	x.AddConsumer(b, false, false, 5) // priority does not make it active
+	x.AddConsumer(c, false, false, 0)
 	for i := 1; i <= 3; i++ {
 		x.Publish(msg(i))
 	}
 	if bodies(a.got) != "1" || len(b.got) != 0 {
 		t.Fatalf("a=%s b=%s", bodies(a.got), bodies(b.got))
 	}
+	// A waiting consumer leaving hands nothing over: a goes on.
+	x.RemoveConsumer(c)
+	a.credit = 1
+	x.Dispatch()
+	if bodies(a.got) != "12" {
+		t.Fatalf("after a waiting consumer left, a=%s", bodies(a.got))
+	}
+	x.Ack(a.got[1])
 	// a leaves with 1 unsettled: b waits for it, then gets it first.
 	x.RemoveConsumer(a)
 	x.Publish(msg(4))
@@ -336,7 +345,7 @@ func TestSingleActiveConsumer(t *testing.T) {
 		t.Fatalf("b got %s before a's delivery was settled", bodies(b.got))
 	}
 	x.Requeue(a.got[0])
-	if bodies(b.got) != "1234" || !b.got[0].Redelivered {
+	if bodies(b.got) != "134" || !b.got[0].Redelivered {
 		t.Fatalf("b got %s", bodies(b.got))
 	}
 }

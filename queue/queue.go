@@ -645,9 +645,10 @@ func (q *Queue) AddConsumer(c Consumer, exclusive, noAck bool, priority int) *wi
 func (q *Queue) RemoveConsumer(c Consumer) (autoDelete bool) {
 	q.mu.Lock()
 	defer q.unlock()
+	wasActive := q.consumers.single && q.consumers.len() > 0 && q.consumers.order[0] == c
 	if q.consumers.remove(c) {
 		q.touchLocked()
-		if q.consumers.single {
+		if wasActive {
 			if len(q.sacOut) > 0 {
 				q.handingOver = true
 			} else {
