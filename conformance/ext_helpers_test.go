@@ -60,6 +60,28 @@ func extWith(a, b amqp.Table) amqp.Table {
 
 // extDeclareRefused declares queue name with args on a fresh channel of c and asserts
 // the broker refuses it with code and exactly reason, closing only the channel.
+// extArgCase is a queue argument value RabbitMQ refuses, with the detail its
+// 406 text ends with.
+type extArgCase struct {
+	key    string
+	value  any
+	detail string
+}
+
+// extCheckArgs declares a queue with each refused argument, expecting RabbitMQ's
+// 406 "invalid arg" close, then one with each accepted argument table.
+func extCheckArgs(t testing.TB, c *amqp.Connection, ch *amqp.Channel, refused []extArgCase, accepted []amqp.Table) {
+	t.Helper()
+	for _, tc := range refused {
+		q := uniqueName(t)
+		extDeclareRefused(t, c, q, amqp.Table{tc.key: tc.value}, amqp.PreconditionFailed,
+			"PRECONDITION_FAILED - invalid arg '"+tc.key+"' for queue '"+q+"' in vhost '/': "+tc.detail)
+	}
+	for _, args := range accepted {
+		extQueue(t, ch, args)
+	}
+}
+
 func extDeclareRefused(t testing.TB, c *amqp.Connection, name string, args amqp.Table, code int, reason string) {
 	t.Helper()
 	ch := msgChannel(t, c)

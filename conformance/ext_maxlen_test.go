@@ -16,11 +16,7 @@ import (
 func TestExtMaxLengthArgumentErrors(t *testing.T) {
 	t.Parallel()
 	c, ch := openChannel(t)
-	cases := []struct {
-		key    string
-		value  any
-		detail string
-	}{
+	refused := []extArgCase{
 		{"x-max-length", int32(-1), "{value_negative,-1}"},
 		{"x-max-length", "abc", `"expected integer, got longstr"`},
 		{"x-max-length", true, `"expected integer, got bool"`},
@@ -30,21 +26,14 @@ func TestExtMaxLengthArgumentErrors(t *testing.T) {
 		{"x-overflow", "Drop-Head", "invalid_overflow"},
 		{"x-overflow", int32(1), "{unacceptable_type,signedint}"},
 	}
-	for _, tc := range cases {
-		q := uniqueName(t)
-		extDeclareRefused(t, c, q, amqp.Table{tc.key: tc.value}, amqp.PreconditionFailed,
-			"PRECONDITION_FAILED - invalid arg '"+tc.key+"' for queue '"+q+"' in vhost '/': "+tc.detail)
-	}
-	for _, args := range []amqp.Table{
+	extCheckArgs(t, c, ch, refused, []amqp.Table{
 		{"x-max-length": int32(0)},
 		{"x-max-length": int16(5)},
 		{"x-max-length-bytes": int64(0)},
 		{"x-overflow": "drop-head"},
 		{"x-overflow": "reject-publish"},
 		{"x-overflow": "reject-publish-dlx"},
-	} {
-		extQueue(t, ch, args)
-	}
+	})
 }
 
 // TestExtMaxLengthDropHead pins the default overflow behaviour: a publish beyond

@@ -20,11 +20,7 @@ import (
 func TestExtTTLArgumentErrors(t *testing.T) {
 	t.Parallel()
 	c, ch := openChannel(t)
-	cases := []struct {
-		key    string
-		value  any
-		detail string
-	}{
+	refused := []extArgCase{
 		{"x-message-ttl", int32(-1), "{value_negative,-1}"},
 		{"x-message-ttl", "abc", `"expected integer, got longstr"`},
 		{"x-message-ttl", float64(100), `"expected integer, got double"`},
@@ -35,20 +31,13 @@ func TestExtTTLArgumentErrors(t *testing.T) {
 		{"x-expires", "abc", `"expected integer, got longstr"`},
 		{"x-expires", int64(315360000001), "{value_too_large,315360000001}"},
 	}
-	for _, tc := range cases {
-		q := uniqueName(t)
-		extDeclareRefused(t, c, q, amqp.Table{tc.key: tc.value}, amqp.PreconditionFailed,
-			"PRECONDITION_FAILED - invalid arg '"+tc.key+"' for queue '"+q+"' in vhost '/': "+tc.detail)
-	}
-	for _, args := range []amqp.Table{
+	extCheckArgs(t, c, ch, refused, []amqp.Table{
 		{"x-message-ttl": int32(0)},
 		{"x-message-ttl": int8(5)},
 		{"x-message-ttl": int64(315360000000)},
 		{"x-expires": int16(1)},
 		{"x-expires": int64(315360000000)},
-	} {
-		extQueue(t, ch, args)
-	}
+	})
 }
 
 // TestExtTTLExpirationInvalid pins that a publish whose expiration property is not a

@@ -21,6 +21,26 @@ func restartBroker(t *testing.T, bin, data string, cmd *exec.Cmd) (string, *exec
 	return crashStart(t, bin, data)
 }
 
+// mustOK fails the test on an error.
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dialChannel connects to url and opens a channel; the connection closes when
+// the test ends.
+func dialChannel(t *testing.T, url string) (*amqp091.Connection, *amqp091.Channel) {
+	t.Helper()
+	conn, err := amqp091.Dial(url)
+	mustOK(t, err)
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	mustOK(t, err)
+	return conn, ch
+}
+
 // TestRestartKeepsDurableState pins what survives a restart: durable exchanges,
 // queues and bindings do, transient ones and exclusive queues do not; persistent
 // messages on durable queues do, in order, transient messages do not; a message
@@ -32,17 +52,8 @@ func TestRestartKeepsDurableState(t *testing.T) {
 	url, cmd := crashStart(t, bin, data)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 
-	conn, err := amqp091.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, _ := conn.Channel()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	conn, ch := dialChannel(t, url)
+	must := func(err error) { t.Helper(); mustOK(t, err) }
 	must(ch.ExchangeDeclare("dx", "topic", true, false, false, false, nil))
 	must(ch.ExchangeDeclare("tx", "fanout", false, false, false, false, nil))
 	for _, q := range []struct {
@@ -85,12 +96,7 @@ func TestRestartKeepsDurableState(t *testing.T) {
 	must(err)
 
 	url, cmd = restartBroker(t, bin, data, cmd)
-	conn, err = amqp091.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, _ = conn.Channel()
+	conn, ch = dialChannel(t, url)
 	if err := ch.ExchangeDeclarePassive("dx", "topic", true, false, false, false, nil); err != nil {
 		t.Fatalf("durable exchange lost: %v", err)
 	}
@@ -146,17 +152,8 @@ func TestRestartKeepsExtensions(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	url, cmd := crashStart(t, bin, data)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	conn, err := amqp091.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, _ := conn.Channel()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	conn, ch := dialChannel(t, url)
+	must := func(err error) { t.Helper(); mustOK(t, err) }
 	declare := func(name string, args amqp091.Table) {
 		t.Helper()
 		_, err := ch.QueueDeclare(name, true, false, false, false, args)
@@ -199,12 +196,7 @@ func TestRestartKeepsExtensions(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	url, cmd = crashStart(t, bin, data)
-	conn, err = amqp091.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, _ = conn.Channel()
+	conn, ch = dialChannel(t, url)
 	get := func(q string) (amqp091.Delivery, bool) {
 		t.Helper()
 		d, ok, err := ch.Get(q, true)
