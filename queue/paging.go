@@ -96,7 +96,7 @@ func (q *Queue) pageInLocked(l int) bool {
 	if err == nil {
 		return true
 	}
-	if !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, message.ErrCorrupt) {
+	if !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrCorrupt) && !errors.Is(err, message.ErrCorrupt) {
 		return false
 	}
 	// Some stored copy is gone or unreadable: read one at a time and drop those.
@@ -107,7 +107,7 @@ func (q *Queue) pageInLocked(l int) bool {
 		}
 		err := q.store.ReadMessages([]uint64{e.id}, func(id uint64, data []byte) error { return q.pageIn(e, id, data) })
 		switch {
-		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, message.ErrCorrupt):
+		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, message.ErrCorrupt):
 			lost[e] = true
 		case err != nil:
 			return false

@@ -19,7 +19,12 @@ type Badger struct {
 	dir  string
 	opts Options
 	db   *badger.DB
-	log  *zap.Logger
+	segs *segments
+	// legacy is set when the directory was written in format 1 and still
+	// holds messages under their message keys: reads and deletes look there
+	// too.
+	legacy bool
+	log    *zap.Logger
 	life lifecycle
 	c    *committer
 
@@ -45,6 +50,7 @@ type Badger struct {
 	// storage reused from group to group; message bytes written since the
 	// trimmer and value-log GC were last woken.
 	arena     []byte
+	locs      []location
 	sinceTrim int
 	sinceGC   int64
 }
@@ -59,7 +65,8 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	if err := prepareDir(dir); err != nil {
+	format, err := prepareDir(dir)
+	if err != nil {
 		return nil, err
 	}
 	db, err := badger.Open(opts.badgerOptions(dir))
@@ -68,6 +75,17 @@ func Open(dir string, opts Options) (*Badger, error) {
 	}
 	s := &Badger{dir: dir, opts: opts, db: db, log: opts.Logger,
 		stop: make(chan struct{}), trimKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+	if err := s.openSegments(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if format != FormatVersion {
+		if err := writeFormat(dir); err != nil {
+			s.segs.close()
+			db.Close()
+			return nil, err
+		}
+	}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -81,6 +99,36 @@ func Open(dir string, opts Options) (*Badger, error) {
 		go s.trimLoop()
 	}
 	return s, nil
+}
+
+// openSegments reads where every stored message is and opens the segments
+// (see segments.go); it notes whether format-1 messages are left.
+func (s *Badger) openSegments() error {
+	refs := map[uint32][]uint64{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixMessage}})
+		it.Seek([]byte{prefixMessage})
+		s.legacy = it.ValidForPrefix([]byte{prefixMessage})
+		it.Close()
+		return eachKey(txn, []byte{prefixLocation}, func(item *badger.Item) error {
+			key := item.Key()
+			return item.Value(func(v []byte) error {
+				l, ok := decodeLocation(v)
+				if len(key) != messageKeyLen || !ok {
+					return fmt.Errorf("storage: message location %x -> %x is malformed", key, v)
+				}
+				refs[l.seg] = append(refs[l.seg], messageIDOf(key))
+				return nil
+			})
+		})
+	})
+	if err == nil {
+		s.segs, err = openSegments(s.dir, s.opts.SegmentSize, refs)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: open %s: %w", s.dir, err)
+	}
+	return nil
 }
 
 // CommitStats reports the group committer's work so far.
@@ -140,6 +188,7 @@ func (s *Badger) Close() error {
 	s.c.close()
 	close(s.stop)
 	s.bg.Wait()
+	s.segs.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("storage: close %s: %w", s.dir, err)
 	}

@@ -82,14 +82,16 @@ var errStop = errors.New("stop")
 // compact the LSM tree until it is one level (Flatten), which drops tombstones
 // and deleted versions, then runs value-log GC until no file qualifies. Writes go
 // on meanwhile, except while the memtables are flushed. Call it after large
-// drains; it can take seconds. The value-log file being written is not
-// reclaimed (see Options.ValueThreshold).
+// drains; it can take seconds. A head segment no message is in goes too.
 func (s *Badger) Compact() error {
 	if err := s.life.enter(); err != nil {
 		return err
 	}
 	defer s.life.exit()
 	s.deletes.Store(0)
+	if err := s.c.do(&request{barrier: s.removeEmptyHead}); err != nil {
+		return err
+	}
 	if err := s.c.do(&request{barrier: s.flushMemtables}); err != nil {
 		return err
 	}
@@ -101,6 +103,16 @@ func (s *Badger) Compact() error {
 	}
 	if _, err := s.runGC(); err != nil {
 		return fmt.Errorf("storage: value-log GC: %w", err)
+	}
+	return nil
+}
+
+// removeEmptyHead removes the segment being appended to if no message is in
+// it (settle leaves a head that is less than a quarter full, for the next
+// writes). On the committer's goroutine.
+func (s *Badger) removeEmptyHead() error {
+	if err := s.segs.removeEmpty(0); err != nil {
+		s.log.Warn("removing a segment no message is in failed", zap.String("dir", s.dir), zap.Error(err))
 	}
 	return nil
 }
@@ -149,6 +161,10 @@ func (s *Badger) gcLoop() {
 		now, total := time.Now(), s.writtenTotal.Load()
 		quiet := float64(total-lastBytes) < quietBytesPerSecond*now.Sub(lastAt).Seconds()
 		lastAt, lastBytes = now, total
+		if quiet && s.life.enter() == nil {
+			s.c.do(&request{barrier: s.removeEmptyHead})
+			s.life.exit()
+		}
 		if n, err := s.runGC(); err != nil {
 			s.log.Warn("value-log GC failed", zap.String("dir", s.dir), zap.Error(err))
 		} else if n > 0 {
@@ -199,5 +215,10 @@ func (s *Badger) Usage() (int64, error) {
 		return 0, err
 	}
 	defer s.life.exit()
-	return DiskUsage(s.dir)
+	n, err := DiskUsage(s.dir)
+	if err != nil {
+		return 0, err
+	}
+	segs, err := DiskUsage(s.segs.dir)
+	return n + segs, err
 }

@@ -1,12 +1,40 @@
 package storage
 
-import "fmt"
+import (
+	"fmt"
 
-// writeGroup implements groupWriter: the whole group goes into one Badger
-// WriteBatch (Badger splits it into transactions of its maximum size, committed
-// in order), followed by one sync. Within a group, later operations on a key
-// win, as if the batches were applied one after another.
+	"go.uber.org/zap"
+)
+
+// writeGroup implements groupWriter: the group's message bodies are appended
+// to the head segment and synced, then the rest goes into one Badger WriteBatch
+// (Badger splits it into transactions of its maximum size, committed in order),
+// followed by one sync; the deletes are applied to the segments once that is
+// durable. Within a group, later operations on a key win, as if the batches
+// were applied one after another.
 func (s *Badger) writeGroup(group []*request) (err error) {
+	// Bodies first: Badger may commit part of a large batch as soon as it is
+	// given it, and must not point at a record that is not on disk.
+	locs := s.locs[:0]
+	defer func() { s.locs = locs[:0] }()
+	for _, r := range group {
+		if r.batch == nil {
+			continue
+		}
+		for i := range r.batch.Ops {
+			if op := &r.batch.Ops[i]; op.Kind == OpPutMessage {
+				l, err := s.segs.append(op.MsgID, op.Data)
+				if err != nil {
+					return err
+				}
+				locs = append(locs, l)
+			}
+		}
+	}
+	if err := s.segs.sync(); err != nil {
+		return err
+	}
+	puts := 0
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel() // after Flush, only releases; after an error, waits for pending commits
 	// Keys and 8-byte values are sliced from one arena; a slice keeps its bytes
@@ -42,12 +70,20 @@ func (s *Badger) writeGroup(group []*request) (err error) {
 			n := len(a)
 			switch op.Kind {
 			case OpPutMessage:
-				a = appendMessageKey(a, op.MsgID)
-				set(tail(a, n), op.Data)
+				a = appendLocationKey(a, op.MsgID)
+				a = appendLocation(a, locs[puts])
+				puts++
+				set(a[n:n+messageKeyLen:n+messageKeyLen], tail(a, n+messageKeyLen))
 				bytes += len(op.Data)
 			case OpDeleteMessage:
-				a = appendMessageKey(a, op.MsgID)
+				a = appendLocationKey(a, op.MsgID)
 				del(tail(a, n))
+				if s.legacy {
+					n = len(a)
+					a = appendMessageKey(a, op.MsgID)
+					del(tail(a, n))
+				}
+				s.segs.deleting(op.MsgID)
 				s.deletes.Add(1)
 			case OpPutIndex:
 				a = appendIndexKey(a, op.QueueID, op.Seq)
@@ -79,6 +115,11 @@ func (s *Badger) writeGroup(group []*request) (err error) {
 		}
 	}
 	s.written(bytes)
+	if err := s.segs.settle(); err != nil {
+		// The deletes are durable; a segment left behind is removed at the
+		// next open.
+		s.log.Warn("removing a segment no message is in failed", zap.String("dir", s.dir), zap.Error(err))
+	}
 	return nil
 }
 

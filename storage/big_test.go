@@ -18,8 +18,8 @@ import (
 //
 // WARREN_STORAGE_BIG_N sets the number of 1 KiB messages (default 2,000,000),
 // WARREN_STORAGE_BIG_DIR the directory (default a temporary one), and
-// WARREN_STORAGE_BIG_THRESHOLD and WARREN_STORAGE_BIG_MEMTABLE override
-// Options.ValueThreshold and Options.MemTableSize.
+// WARREN_STORAGE_BIG_SEGMENT and WARREN_STORAGE_BIG_MEMTABLE override
+// Options.SegmentSize and Options.MemTableSize.
 func bigTest(t *testing.T) (n int, o Options, dir string) {
 	if testing.Short() || os.Getenv("WARREN_STORAGE_BIG") != "1" {
 		t.Skip("set WARREN_STORAGE_BIG=1 (and no -short) for big measurements")
@@ -29,8 +29,8 @@ func bigTest(t *testing.T) (n int, o Options, dir string) {
 		n = v
 	}
 	o = DefaultOptions()
-	if v, err := strconv.ParseInt(os.Getenv("WARREN_STORAGE_BIG_THRESHOLD"), 10, 64); err == nil {
-		o.ValueThreshold = v
+	if v, err := strconv.ParseInt(os.Getenv("WARREN_STORAGE_BIG_SEGMENT"), 10, 64); err == nil {
+		o.SegmentSize = v
 	}
 	if v, err := strconv.ParseInt(os.Getenv("WARREN_STORAGE_BIG_MEMTABLE"), 10, 64); err == nil {
 		o.MemTableSize = v

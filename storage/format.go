@@ -15,8 +15,15 @@ import (
 // so a directory that is refused is left exactly as it was.
 const FormatFile = "WARREN_FORMAT"
 
-// FormatVersion is the on-disk format this build reads and writes.
-const FormatVersion = "warren-storage-v1"
+// FormatVersion is the on-disk format this build writes. Format 2 keeps message
+// bodies in segment files (segments.go); format 1 kept them in Badger, under
+// their message keys. A format-1 directory is read as it is and its marker
+// rewritten once it is open: its old messages stay where they are until
+// deleted. A build of format 1 refuses a format-2 directory.
+const FormatVersion = "warren-storage-v2"
+
+// formatV1 is the format of builds before segments.
+const formatV1 = "warren-storage-v1"
 
 // maxFormatLen bounds how much of a marker file is read.
 const maxFormatLen = 256
@@ -26,33 +33,34 @@ const maxFormatLen = 256
 // marker was first written leaves its temporary file.
 var ignoredEntries = map[string]bool{"lost+found": true, FormatFile + ".tmp": true}
 
-// prepareDir makes sure dir is a Warren data directory of FormatVersion:
-// it creates dir and its marker when dir is missing or empty, accepts it when its
-// marker says FormatVersion, and otherwise refuses it without writing anything.
-func prepareDir(dir string) error {
+// prepareDir makes sure dir is a Warren data directory of a format this build
+// reads, and returns that format: it creates dir and its marker when dir is
+// missing or empty, accepts it when its marker says FormatVersion or formatV1,
+// and otherwise refuses it without writing anything.
+func prepareDir(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("storage: create data directory: %w", err)
+		return "", fmt.Errorf("storage: create data directory: %w", err)
 	}
 	found, err := readFormat(dir)
 	switch {
-	case err == nil && found == FormatVersion:
-		return nil
+	case err == nil && (found == FormatVersion || found == formatV1):
+		return found, nil
 	case err == nil:
-		return fmt.Errorf("%w: %s has format %q; this build reads %q", ErrIncompatible, dir, found, FormatVersion)
+		return "", fmt.Errorf("%w: %s has format %q; this build reads %q", ErrIncompatible, dir, found, FormatVersion)
 	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("storage: read format marker of %s: %w", dir, err)
+		return "", fmt.Errorf("storage: read format marker of %s: %w", dir, err)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("storage: read data directory: %w", err)
+		return "", fmt.Errorf("storage: read data directory: %w", err)
 	}
 	for _, e := range entries {
 		if !ignoredEntries[e.Name()] {
-			return fmt.Errorf("storage: %s is not empty and has no %s: not a Warren data directory, refusing to use it (found %q)",
+			return "", fmt.Errorf("storage: %s is not empty and has no %s: not a Warren data directory, refusing to use it (found %q)",
 				dir, FormatFile, e.Name())
 		}
 	}
-	return writeFormat(dir)
+	return FormatVersion, writeFormat(dir)
 }
 
 // readFormat returns the version a marker names (its first line).

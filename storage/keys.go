@@ -7,7 +7,8 @@ import "encoding/binary"
 // bytes are on disk: ONLY APPEND prefixes, never reuse one.
 //
 //	'D' kind key...        -> definition value
-//	'M' msgID              -> message bytes
+//	'M' msgID              -> message bytes (format 1 only: see segments.go)
+//	'B' msgID              -> where the message's record is (segments.go)
 //	'I' queueID seq        -> index entry: msgID (8 bytes), or msgID, expires
 //	                          (8, Unix ms), priority (1), size (4): 21 bytes
 //	'P' queueID            -> delivered mark (8 bytes)
@@ -15,6 +16,7 @@ import "encoding/binary"
 const (
 	prefixDefinition byte = 'D'
 	prefixMessage    byte = 'M'
+	prefixLocation   byte = 'B'
 	prefixIndex      byte = 'I'
 	prefixDelivered  byte = 'P'
 	prefixScratch    byte = '~'
@@ -31,6 +33,10 @@ func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64
 
 func appendMessageKey(b []byte, id uint64) []byte {
 	return appendU64(append(b, prefixMessage), id)
+}
+
+func appendLocationKey(b []byte, id uint64) []byte {
+	return appendU64(append(b, prefixLocation), id)
 }
 
 func appendIndexKey(b []byte, queueID, seq uint64) []byte {

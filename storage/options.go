@@ -2,7 +2,6 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -22,7 +21,7 @@ import (
 type Options struct {
 	// MemTableSize is the size of one Badger memtable (the in-memory skiplist that
 	// takes writes before they become a level-0 table). Badger's largest single
-	// transaction is 15% of it, and ValueThreshold may not exceed that.
+	// transaction is 15% of it, and so is its largest value kept in the tree.
 	MemTableSize int64
 	// NumMemtables is about how many full memtables may wait to be flushed to
 	// disk before writes stall (besides the one taking writes).
@@ -34,18 +33,14 @@ type Options struct {
 	// (bytes). 0 keeps every table's index in memory, unbounded, which grows
 	// with the data: keep it non-zero.
 	IndexCacheSize int64
-	// ValueThreshold: values of at least this many bytes (message bodies) are
-	// written once to Badger's value log and only a pointer goes into the LSM
-	// tree; smaller ones (index entries, delivered marks, tiny messages) are kept
-	// in the tree itself. Keeping bodies out of the tree keeps it small: with 1 KiB
-	// messages that made the committer about 3x faster and Badger's heap about 5x
-	// smaller than keeping them in the tree (see the package's benchmarks). The
-	// value log is reclaimed a file at a time by value-log GC; the file being
-	// written is never reclaimed, so up to ValueLogFileSize of garbage can remain
-	// after a full drain.
-	ValueThreshold int64
-	// ValueLogFileSize is the size of one value-log file; value-log GC reclaims
-	// space a whole file at a time.
+	// SegmentSize is the size at which a segment file of message bodies is
+	// closed and the next begun (see segments.go). A segment's disk comes back
+	// when its last message is deleted, so this bounds the space one long-lived
+	// message can keep: at most a segment's worth.
+	SegmentSize int64
+	// ValueLogFileSize is the size of one file of Badger's value log, which
+	// holds only values too large for its tree (15% of MemTableSize, 1 MiB at most: long definitions) and
+	// the message bodies of a format-1 directory.
 	ValueLogFileSize int64
 	// BaseTableSize is the target size of an SSTable at the base level.
 	BaseTableSize int64
@@ -119,7 +114,7 @@ func DefaultOptions() Options {
 		NumMemtables:        2,
 		BlockCacheSize:      8 << 20,
 		IndexCacheSize:      16 << 20,
-		ValueThreshold:      64,
+		SegmentSize:         64 << 20,
 		ValueLogFileSize:    64 << 20,
 		BaseTableSize:       2 << 20,
 		TableSizeMultiplier: 1,
@@ -145,6 +140,7 @@ func TestOptions() Options {
 	o.BlockCacheSize = 2 << 20
 	o.IndexCacheSize = 2 << 20
 	o.ValueLogFileSize = 16 << 20
+	o.SegmentSize = 16 << 20
 	o.QueueDepth = 256
 	o.GCInterval = 0
 	o.TrimMappedAbove = 0
@@ -162,9 +158,8 @@ func (o Options) validate() error {
 		return errors.New("storage: cache sizes must not be negative")
 	case o.Compression != options.None && o.BlockCacheSize == 0:
 		return errors.New("storage: BlockCacheSize must be set when Compression is on")
-	case o.ValueThreshold <= u64Len || o.ValueThreshold > o.MemTableSize*15/100 || o.ValueThreshold > 1<<20:
-		// Index entries and delivered marks (8 bytes) stay in the tree.
-		return fmt.Errorf("storage: ValueThreshold must be in (%d, min(1 MiB, 15%% of MemTableSize = %d)]", u64Len, o.MemTableSize*15/100)
+	case o.SegmentSize < 1<<20:
+		return errors.New("storage: SegmentSize must be at least 1 MiB")
 	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
 		return errors.New("storage: ValueLogFileSize must be in [1 MiB, 2 GiB)")
 	case o.BaseTableSize < 64<<10:
@@ -195,7 +190,8 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumMemtables(o.NumMemtables).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
-		WithValueThreshold(o.ValueThreshold).
+		// Everything Badger holds stays in its tree; message bodies are in segments.
+		WithValueThreshold(min(1<<20, o.MemTableSize*15/100)).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithBaseTableSize(o.BaseTableSize).
 		WithNumCompactors(o.NumCompactors).

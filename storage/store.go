@@ -15,6 +15,10 @@ const (
 // this build does not know; the directory is left untouched.
 var ErrIncompatible = errors.New("storage: data directory has an unknown format version")
 
+// ErrCorrupt is wrapped by ReadMessages for a stored message whose bytes fail
+// their check.
+var ErrCorrupt = errors.New("storage: stored message is corrupt")
+
 // ErrClosed is returned, or passed to done, once the store is closed.
 var ErrClosed = errors.New("storage: closed")
 
