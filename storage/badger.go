@@ -25,8 +25,8 @@ type Badger struct {
 	// too.
 	legacy bool
 	log    *zap.Logger
-	life lifecycle
-	c    *committer
+	life   lifecycle
+	c      *committer
 
 	// maint serializes Badger's operations that stop and restart compactions
 	// (DropPrefix, Flatten): they must not overlap.

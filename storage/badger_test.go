@@ -194,11 +194,11 @@ func TestSecondOpenRefused(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	for name, change := range map[string]func(*Options){
-		"small memtable":       func(o *Options) { o.MemTableSize = 1000 },
-		"small segments":       func(o *Options) { o.SegmentSize = 1000 },
-		"one compactor":        func(o *Options) { o.NumCompactors = 1 },
-		"discard ratio":        func(o *Options) { o.GCDiscardRatio = 1 },
-		"queue depth":          func(o *Options) { o.QueueDepth = 0 },
+		"small memtable": func(o *Options) { o.MemTableSize = 1000 },
+		"small segments": func(o *Options) { o.SegmentSize = 1000 },
+		"one compactor":  func(o *Options) { o.NumCompactors = 1 },
+		"discard ratio":  func(o *Options) { o.GCDiscardRatio = 1 },
+		"queue depth":    func(o *Options) { o.QueueDepth = 0 },
 	} {
 		o := TestOptions()
 		change(&o)
