@@ -10,8 +10,9 @@
 // version (ErrIncompatible) or a non-empty directory without a marker. Keys are
 // laid out in keys.go: one prefix byte per record type, fixed-width big-endian
 // integers, so a queue's index iterates in seq order from a Seek to its prefix.
-// Message bodies go to Badger's value log; the LSM tree holds keys, index
-// entries and delivered marks.
+// Message bodies go to segment files of the store's own (segments.go), in the
+// directory's segments subdirectory; Badger's tree holds where each is, index
+// entries, delivered marks and definitions.
 //
 // # Writes
 //
@@ -19,15 +20,17 @@
 // queues a batch (a batch carrying message bytes blocks while
 // Options.MaxPendingBytes of them wait; acks never wait behind publishes), the committer
 // takes everything queued up to Options.MaxGroupOps / MaxGroupBytes, writes it in
-// one Badger WriteBatch with one sync, and calls the dones in submit order.
+// the segment (one sync) and then one Badger WriteBatch with one sync, and calls the dones in submit order.
 // Definition writes join the same groups; DropQueue and Compact's memtable
 // flush run on the committer between groups, so they are ordered with batches.
 // After a failed write the store refuses every later write with that error.
 //
 // # Space and memory
 //
-// Deletes leave tombstones that compaction drops; value-log GC runs in the
-// background and Compact reclaims everything at once. Badger's memory is bounded
+// A segment's file is removed as soon as no stored message is in it, and the
+// head segment once the store is quiet; deletes leave tombstones in Badger's
+// tree that compaction drops, and Compact (which the background loop runs
+// when the store is quiet after many deletes) reclaims them at once. Badger's memory is bounded
 // by Options (memtables, caches), and the pages of its memory-mapped files are
 // handed back to the kernel past Options.TrimMappedAbove, so resident memory does
 // not grow with the backlog.
