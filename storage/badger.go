@@ -3,6 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -69,6 +72,9 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := removeEmptyMemtables(dir); err != nil {
+		return nil, err
+	}
 	db, err := badger.Open(opts.badgerOptions(dir))
 	if err != nil {
 		return nil, fmt.Errorf("storage: open Badger database in %s: %w", dir, err)
@@ -99,6 +105,31 @@ func Open(dir string, opts Options) (*Badger, error) {
 		go s.trimLoop()
 	}
 	return s, nil
+}
+
+// removeEmptyMemtables removes the zero-length memtable logs of dir. Badger
+// creates a memtable's log, then sizes it; killed in between, it leaves an
+// empty .mem file, which holds nothing but which Badger v4 then refuses to open
+// ("while opening memtables ... Create a new file"), so the store could not
+// start again. Seen in the kill -9 test.
+func removeEmptyMemtables(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storage: read data directory: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("storage: remove empty memtable log: %w", err)
+		}
+	}
+	return nil
 }
 
 // openSegments reads where every stored message is and opens the segments

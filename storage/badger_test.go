@@ -276,3 +276,23 @@ func TestDropLargeQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyMemtableLogAfterCrash checks that a zero-length memtable log, left
+// by a kill between its creation and its sizing, does not keep the store from
+// opening, and that nothing stored is lost with it.
+func TestEmptyMemtableLogAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	var b Batch
+	b.PutMessage(1, []byte("kept"))
+	submitWait(t, s, &b)
+	s.Close()
+	if err := os.WriteFile(filepath.Join(dir, "00099.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	defer s.Close()
+	if got := readAll(t, s, 1); got[1] != "kept" {
+		t.Fatalf("message 1 read back as %q", got[1])
+	}
+}

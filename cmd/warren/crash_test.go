@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -62,6 +64,9 @@ func crashStart(t *testing.T, bin, data string) (string, *exec.Cmd) {
 			c.Close()
 			return url, cmd
 		}
+		if exited(cmd.Process.Pid) {
+			t.Fatalf("warren exited before accepting connections (%v); its stderr is above", cmd.Wait())
+		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			cmd.Wait()
@@ -69,6 +74,18 @@ func crashStart(t *testing.T, bin, data string) (string, *exec.Cmd) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// exited reports whether child process pid has ended and waits to be reaped
+// (Linux: its state in /proc is Z).
+func exited(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces, so look after its ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // crashPublishAndKill publishes from several connections until the broker is
