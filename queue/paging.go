@@ -96,7 +96,7 @@ func (q *Queue) pageInLocked(l int) bool {
 	if err == nil {
 		return true
 	}
-	if !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrCorrupt) && !errors.Is(err, message.ErrCorrupt) {
+	if !copyLost(err) {
 		return false
 	}
 	// Some stored copy is gone or unreadable: read one at a time and drop those.
@@ -107,7 +107,7 @@ func (q *Queue) pageInLocked(l int) bool {
 		}
 		err := q.store.ReadMessages([]uint64{e.id}, func(id uint64, data []byte) error { return q.pageIn(e, id, data) })
 		switch {
-		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, message.ErrCorrupt):
+		case copyLost(err):
 			lost[e] = true
 		case err != nil:
 			return false
@@ -119,6 +119,12 @@ func (q *Queue) pageInLocked(l int) bool {
 	}
 	r.removeIf(func(e *entry) bool { return e.msg == nil && lost[e] })
 	return true
+}
+
+// copyLost reports whether a read failed because a stored copy is gone or
+// unreadable (the entry is dropped), rather than the store failing.
+func copyLost(err error) bool {
+	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, message.ErrCorrupt)
 }
 
 // pageIn fills a paged entry with its message read from the store.

@@ -40,7 +40,6 @@ type Badger struct {
 	stop     chan struct{}  // closed by Close: background loops end
 	bg       sync.WaitGroup // the background loops (gcLoop, trimLoop)
 	trimKick chan struct{}
-	gcKick   chan struct{}
 	trims    atomic.Uint64
 	// deletes counts messages deleted since the last Compact: the background
 	// loop compacts after many, since value-log GC cannot see garbage whose
@@ -50,12 +49,11 @@ type Badger struct {
 	writtenTotal atomic.Int64
 
 	// Owned by the committer goroutine (writeGroup): key and small-value
-	// storage reused from group to group; message bytes written since the
-	// trimmer and value-log GC were last woken.
+	// storage reused from group to group; the locations of the group's
+	// records; message bytes written since the trimmer was last woken.
 	arena     []byte
 	locs      []location
 	sinceTrim int
-	sinceGC   int64
 }
 
 var _ Store = (*Badger)(nil)
@@ -80,7 +78,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 		return nil, fmt.Errorf("storage: open Badger database in %s: %w", dir, err)
 	}
 	s := &Badger{dir: dir, opts: opts, db: db, log: opts.Logger,
-		stop: make(chan struct{}), trimKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1)}
+		stop: make(chan struct{}), trimKick: make(chan struct{}, 1)}
 	if err := s.openSegments(); err != nil {
 		db.Close()
 		return nil, err

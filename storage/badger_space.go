@@ -139,8 +139,9 @@ func (s *Badger) flushMemtables() error {
 // compact when value-log GC finds nothing to rewrite.
 const compactAfterDeletes = 65536
 
-// gcLoop runs value-log GC every Options.GCInterval, and when the committer
-// has written a value-log file's worth, until Close.
+// gcLoop looks every Options.GCInterval, until Close: it removes an empty head
+// segment and compacts when the store is quiet, and runs value-log GC (which
+// finds work only in a format-1 directory or for long definitions).
 //
 // A Compact stalls writes while it flushes the memtables and competes with
 // them for the disk and a core, so the loop compacts only while the store is
@@ -156,7 +157,6 @@ func (s *Badger) gcLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
-		case <-s.gcKick:
 		}
 		now, total := time.Now(), s.writtenTotal.Load()
 		quiet := float64(total-lastBytes) < quietBytesPerSecond*now.Sub(lastAt).Seconds()

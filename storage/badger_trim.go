@@ -51,19 +51,14 @@ func (s *Badger) trimLoop() {
 }
 
 // written tells the background loops that n more message bytes were written:
-// the trimmer looks every trimKickBytes, value-log GC runs every
-// ValueLogFileSize. Committer goroutine only.
+// the trimmer looks every trimKickBytes, and the GC loop measures quiet by
+// the total. Committer goroutine only.
 func (s *Badger) written(n int) {
 	s.writtenTotal.Add(int64(n))
 	s.sinceTrim += n
-	s.sinceGC += int64(n)
 	if s.sinceTrim >= trimKickBytes {
 		s.sinceTrim = 0
 		kick(s.trimKick)
-	}
-	if s.sinceGC >= s.opts.ValueLogFileSize {
-		s.sinceGC = 0
-		kick(s.gcKick)
 	}
 }
 

@@ -78,11 +78,10 @@ type Options struct {
 	MaxGroupOps   int
 	MaxGroupBytes int
 
-	// GCInterval is how often value-log GC runs in the background (0 disables
-	// it; Compact still runs it). It also runs after every ValueLogFileSize of
-	// message bytes written. Each run repeats RunValueLogGC while it reclaims a
-	// file. GC only finds garbage that compaction has seen deleted, so space
-	// comes back some memtables after the deletes.
+	// GCInterval is how often the background loop reclaims space (0 disables
+	// it; Compact still does all of it): an empty head segment and tombstones
+	// once the store is quiet, and value-log GC, which repeats RunValueLogGC
+	// while it reclaims a file.
 	GCInterval time.Duration
 	// GCDiscardRatio is the fraction of a value-log file that must be garbage
 	// before GC rewrites it, in (0, 1).

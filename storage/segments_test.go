@@ -1,11 +1,11 @@
 package storage
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -126,17 +126,25 @@ func TestSegmentsAfterRestart(t *testing.T) {
 	}
 }
 
+// storedSegment stores n messages of size bytes in a closed store and returns
+// its directory and the path of the segment they are in.
+func storedSegment(t *testing.T, n, size int) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	s := openTest(t, dir)
+	fill(t, s, 1, 1, n, size)
+	s.Close()
+	return dir, filepath.Join(dir, segmentsDir, segmentName(1))
+}
+
 // TestSegmentMissingRefused checks that Open fails, saying so, when a segment
 // that stored messages are in is gone.
 func TestSegmentMissingRefused(t *testing.T) {
-	dir := t.TempDir()
-	s := openTest(t, dir)
-	fill(t, s, 1, 1, 10, 100)
-	s.Close()
-	if err := os.Remove(filepath.Join(dir, segmentsDir, segmentName(1))); err != nil {
+	dir, path := storedSegment(t, 10, 100)
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir, TestOptions()); err == nil || !bytes.Contains([]byte(err.Error()), []byte("missing")) {
+	if _, err := Open(dir, TestOptions()); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("Open with a segment missing: %v", err)
 	}
 }
@@ -144,11 +152,7 @@ func TestSegmentMissingRefused(t *testing.T) {
 // TestSegmentCorruptRecord checks that a record whose bytes changed on disk is
 // reported as corrupt, and the others still read.
 func TestSegmentCorruptRecord(t *testing.T) {
-	dir := t.TempDir()
-	s := openTest(t, dir)
-	fill(t, s, 1, 1, 3, 100)
-	s.Close()
-	path := filepath.Join(dir, segmentsDir, segmentName(1))
+	dir, path := storedSegment(t, 3, 100)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +162,7 @@ func TestSegmentCorruptRecord(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	s = openTest(t, dir)
+	s := openTest(t, dir)
 	defer s.Close()
 	var seen []uint64
 	err = s.ReadMessages([]uint64{1, 2, 3}, func(id uint64, _ []byte) error {
