@@ -61,6 +61,7 @@ func (q *Queue) pageOutLocked() {
 			e.id, e.msg = e.msg.ID, nil
 			return true
 		})
+		r.packPaged()
 		if q.mem <= q.budget {
 			return
 		}

@@ -297,7 +297,7 @@ func (q *Queue) enqueueLocked(level uint8, e entry) {
 
 func lastSeq(r *readyList) uint64 {
 	cs := r.live()
-	return cs[len(cs)-1].last().seq
+	return cs[len(cs)-1].lastSeq()
 }
 
 // added and removed keep the counts of ready messages.
@@ -343,7 +343,10 @@ func (q *Queue) RecoverEntry(seq uint64, ie storage.IndexEntry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e := entry{id: ie.MsgID, seq: seq, expires: ie.Expires, size: ie.Size}
-	q.levels[min(ie.Priority, q.settings.MaxPriority)].pushBack(e)
+	r := &q.levels[min(ie.Priority, q.settings.MaxPriority)]
+	r.pushBack(e)
+	r.pageSeq = seq // a recovered entry is paged out
+	r.packPaged()
 	q.added(&e)
 	if seq > q.nextSeq {
 		q.nextSeq = seq
@@ -374,10 +377,14 @@ func (q *Queue) RecoverDelivered(mark uint64) {
 // hold the one copy they share (read once by the caller), counting this queue
 // as a holder of each.
 func (q *Queue) ShareRecovered(shared map[uint64]*message.Message) {
+	if len(shared) == 0 {
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for l := range q.levels {
-		q.levels[l].each(func(e *entry) bool {
+		r := &q.levels[l]
+		r.each(func(e *entry) bool {
 			if m := shared[e.id]; m != nil && e.msg == nil {
 				m.Ref()
 				e.msg = m
@@ -385,6 +392,8 @@ func (q *Queue) ShareRecovered(shared map[uint64]*message.Message) {
 			}
 			return true
 		})
+		r.packSeq = 0 // each unpacked them all: pack those without a shared one
+		r.packPaged()
 	}
 }
 
@@ -670,7 +679,7 @@ func (q *Queue) Purge() int {
 // dropReadyLocked releases and drops every ready message.
 func (q *Queue) dropReadyLocked() int {
 	for i := range q.levels {
-		q.levels[i].each(func(e *entry) bool {
+		q.levels[i].scan(func(e *entry) bool {
 			q.releaseEntryLocked(e)
 			return true
 		})

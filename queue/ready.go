@@ -1,6 +1,11 @@
 package queue
 
-import "github.com/warren-mq/warren/message"
+import (
+	"encoding/binary"
+	"sort"
+
+	"github.com/warren-mq/warren/message"
+)
 
 // entry is one message in a queue's ready list. A paged entry has no msg in
 // memory, only the id of its stored copy, which the queue reads back before it
@@ -20,14 +25,148 @@ type entry struct {
 const chunkSize = 1024
 
 // chunk is a run of entries in seq order; its live entries are e[head:].
+//
+// A chunk whose entries are all paged out can be packed: its entries are then
+// encoded in packed (about two octets each instead of 40) and e is nil, so that
+// a backlog of millions costs little memory beyond what the store holds. A
+// packed chunk is unpacked when its entries are needed (it nears the head, or a
+// message is requeued into it).
 type chunk struct {
 	e    []entry
 	head int
+
+	packed []byte // when packed: the entries, see pack
+	n      int    // when packed: how many
+	lo, hi uint64 // when packed: the first and last seq
 }
 
-func (c *chunk) len() int      { return len(c.e) - c.head }
+func (c *chunk) len() int {
+	if c.packed != nil {
+		return c.n
+	}
+	return len(c.e) - c.head
+}
+
 func (c *chunk) first() *entry { return &c.e[c.head] }
 func (c *chunk) last() *entry  { return &c.e[len(c.e)-1] }
+
+func (c *chunk) firstSeq() uint64 {
+	if c.packed != nil {
+		return c.lo
+	}
+	return c.first().seq
+}
+
+func (c *chunk) lastSeq() uint64 {
+	if c.packed != nil {
+		return c.hi
+	}
+	return c.last().seq
+}
+
+// Packed entry flags; each entry is a flags octet, the id's difference from
+// the previous entry's (zigzag varint), then what the flags say differs from
+// the previous entry.
+const (
+	packRedelivered = 1 << iota
+	packSeq         // uvarint seq difference; otherwise it is 1
+	packSize        // uvarint size; otherwise the previous entry's
+	packExpires     // zigzag varint expires difference; otherwise the same
+)
+
+// pack encodes the chunk's live entries, which must all be paged out.
+func (c *chunk) pack() {
+	live := c.e[c.head:]
+	b := make([]byte, 0, 2*len(live)+16)
+	var prev entry
+	for i := range live {
+		e := &live[i]
+		var f byte
+		if e.redelivered {
+			f |= packRedelivered
+		}
+		if e.seq-prev.seq != 1 {
+			f |= packSeq
+		}
+		if e.size != prev.size {
+			f |= packSize
+		}
+		if e.expires != prev.expires {
+			f |= packExpires
+		}
+		b = append(b, f)
+		b = binary.AppendVarint(b, int64(e.id-prev.id))
+		if f&packSeq != 0 {
+			b = binary.AppendUvarint(b, e.seq-prev.seq)
+		}
+		if f&packSize != 0 {
+			b = binary.AppendUvarint(b, uint64(e.size))
+		}
+		if f&packExpires != 0 {
+			b = binary.AppendVarint(b, e.expires-prev.expires)
+		}
+		prev = *e
+	}
+	c.packed = append(make([]byte, 0, len(b)), b...) // exactly its size
+	c.n, c.lo, c.hi = len(live), live[0].seq, live[len(live)-1].seq
+	c.e, c.head = nil, 0
+}
+
+// decode calls fn with each packed entry in turn.
+func (c *chunk) decode(fn func(e *entry) bool) {
+	var e entry
+	b := c.packed
+	for range c.n {
+		f := b[0]
+		b = b[1:]
+		d, k := binary.Varint(b)
+		b = b[k:]
+		e.id += uint64(d)
+		e.seq++
+		if f&packSeq != 0 {
+			u, k := binary.Uvarint(b)
+			b = b[k:]
+			e.seq += u - 1
+		}
+		if f&packSize != 0 {
+			u, k := binary.Uvarint(b)
+			b = b[k:]
+			e.size = uint32(u)
+		}
+		if f&packExpires != 0 {
+			d, k := binary.Varint(b)
+			b = b[k:]
+			e.expires += d
+		}
+		e.redelivered = f&packRedelivered != 0
+		if !fn(&e) {
+			return
+		}
+	}
+}
+
+// unpack makes a packed chunk's entries plain again; a no-op otherwise.
+func (c *chunk) unpack() {
+	if c.packed == nil {
+		return
+	}
+	e := make([]entry, 0, chunkSize)
+	c.decode(func(x *entry) bool {
+		e = append(e, *x)
+		return true
+	})
+	c.e, c.head, c.packed, c.n = e, 0, nil, 0
+}
+
+// allPaged reports whether none of the chunk's entries holds its message.
+func (c *chunk) allPaged() bool {
+	for i := c.head; i < len(c.e); i++ {
+		if c.e[i].msg != nil {
+			return false
+		}
+	}
+	return true
+}
 
 // readyList holds ready messages in seq order as a deque of chunks, so that a
 // queue of millions never reallocates (or copies) one large array. Enqueue
@@ -39,6 +178,8 @@ type readyList struct {
 	n      int
 	// pageSeq: entries up to this seq have been considered for paging.
 	pageSeq uint64
+	// packSeq: the chunks up to this seq have been considered for packing.
+	packSeq uint64
 }
 
 func (r *readyList) len() int { return r.n }
@@ -70,11 +211,16 @@ func (r *readyList) appendChunk(c *chunk) {
 }
 
 // front returns the entry at the head; the list must not be empty.
-func (r *readyList) front() *entry { return r.chunks[r.ch].first() }
+func (r *readyList) front() *entry {
+	c := r.chunks[r.ch]
+	c.unpack()
+	return c.first()
+}
 
 // popFront removes and returns the head entry.
 func (r *readyList) popFront() entry {
 	c := r.chunks[r.ch]
+	c.unpack()
 	e := c.e[c.head]
 	c.e[c.head] = entry{}
 	c.head++
@@ -99,8 +245,9 @@ func (r *readyList) insert(e entry) {
 		r.pushBack(e)
 		return
 	}
-	if e.seq < cs[0].first().seq {
+	if e.seq < cs[0].firstSeq() {
 		c := cs[0]
+		c.unpack()
 		if c.head > 0 {
 			c.head--
 			c.e[c.head] = e
@@ -122,13 +269,14 @@ func (r *readyList) insert(e entry) {
 	lo, hi := 0, len(cs)-1
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cs[m].last().seq < e.seq {
+		if cs[m].lastSeq() < e.seq {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
 	c := cs[lo]
+	c.unpack()
 	if len(c.e) == chunkSize {
 		c = r.split(r.ch+lo, e.seq)
 	}
@@ -171,9 +319,12 @@ func (c *chunk) search(seq uint64) int {
 	return lo
 }
 
-// each calls fn for every entry from the head, in order, until fn returns false.
+// each calls fn for every entry from the head, in order, until fn returns
+// false. fn may change the entries, and keep pointers to them until the list
+// changes: each unpacks the chunks it visits.
 func (r *readyList) each(fn func(e *entry) bool) {
 	for _, c := range r.live() {
+		c.unpack()
 		for i := c.head; i < len(c.e); i++ {
 			if !fn(&c.e[i]) {
 				return
@@ -199,7 +350,7 @@ func (r *readyList) eachAfter(skip int, seq uint64, fn func(e *entry) bool) {
 	lo, hi := first, len(cs)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cs[m].last().seq <= seq {
+		if cs[m].lastSeq() <= seq {
 			lo = m + 1
 		} else {
 			hi = m
@@ -207,6 +358,7 @@ func (r *readyList) eachAfter(skip int, seq uint64, fn func(e *entry) bool) {
 	}
 	for ci := lo; ci < len(cs); ci++ {
 		c := cs[ci]
+		c.unpack()
 		i := c.search(seq)
 		if ci == first {
 			i = max(i, from)
@@ -219,11 +371,54 @@ func (r *readyList) eachAfter(skip int, seq uint64, fn func(e *entry) bool) {
 	}
 }
 
+// scan calls fn for every entry from the head, in order, until fn returns
+// false; unlike each it leaves packed chunks packed, so fn must not change the
+// entries or keep them.
+func (r *readyList) scan(fn func(e *entry) bool) {
+	for _, c := range r.live() {
+		if c.packed != nil {
+			ok := true
+			c.decode(func(e *entry) bool {
+				ok = fn(e)
+				return ok
+			})
+			if !ok {
+				return
+			}
+			continue
+		}
+		for i := c.head; i < len(c.e); i++ {
+			if !fn(&c.e[i]) {
+				return
+			}
+		}
+	}
+}
+
+// packPaged packs the chunks, other than the head and the tail ones, whose
+// entries have all been considered for paging (up to pageSeq) and are all paged
+// out. It resumes where it stopped, so a call costs a binary search and the
+// chunks it newly passes.
+func (r *readyList) packPaged() {
+	cs := r.live()
+	i := sort.Search(len(cs), func(i int) bool { return cs[i].lastSeq() > r.packSeq })
+	for i = max(i, 1); i < len(cs)-1; i++ {
+		c := cs[i]
+		if c.lastSeq() > r.pageSeq {
+			return
+		}
+		if c.packed == nil && c.allPaged() {
+			c.pack()
+		}
+		r.packSeq = c.lastSeq()
+	}
+}
+
 // removeIf drops every entry for which drop is true (a rare path: O(n)).
 func (r *readyList) removeIf(drop func(e *entry) bool) {
 	var kept readyList
 	kept.pageSeq = r.pageSeq
-	r.each(func(e *entry) bool {
+	r.scan(func(e *entry) bool {
 		if !drop(e) {
 			kept.pushBack(*e)
 		}

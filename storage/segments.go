@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -81,35 +82,79 @@ type segment struct {
 	id uint32
 	f  *os.File
 	// Owned by the committer goroutine: the file's length (what was written
-	// to it), the ids of the messages in it, ascending, which of them are
-	// deleted, and how many are not.
+	// to it), the ids of the messages in it and which of them are deleted,
+	// and how many are not.
 	size int64
-	ids  []uint64
-	dead []bool
+	ids  idTable
 	live int
 }
 
-// find returns the index of id in s.ids, or -1.
-func (s *segment) find(id uint64) int {
-	if len(s.ids) == 0 || id < s.ids[0] || id > s.ids[len(s.ids)-1] {
+// idTable holds the ids of a segment's records, ascending, at 4 octets each:
+// an id's offset from base in the low 31 bits, the top bit set once the record
+// is dead. A segment holds only ids within 2^31 of its base (see fits).
+type idTable struct {
+	base uint64
+	offs []uint32
+}
+
+const (
+	idDead = 1 << 31
+	// idSlack is how far below its first id a segment's base is put, so that
+	// ids that come a little out of order still fit.
+	idSlack = 1 << 30
+)
+
+func (t *idTable) len() int        { return len(t.offs) }
+func (t *idTable) at(i int) uint64 { return t.base + uint64(t.offs[i]&^idDead) }
+func (t *idTable) dead(i int) bool { return t.offs[i]&idDead != 0 }
+func (t *idTable) kill(i int)      { t.offs[i] |= idDead }
+func (t *idTable) fits(id uint64) bool {
+	return len(t.offs) == 0 || (id >= t.base && id-t.base < idDead)
+}
+func (t *idTable) off(id uint64) uint32 { return uint32(id - t.base) }
+func (t *idTable) last() uint64         { return t.at(len(t.offs) - 1) }
+func (t *idTable) first() uint64        { return t.at(0) }
+func (t *idTable) grow(n int)           { t.offs = slices.Grow(t.offs, n) }
+func (t *idTable) search(o uint32) (int, bool) {
+	return slices.BinarySearchFunc(t.offs, o, func(x, o uint32) int { return cmp.Compare(x&^idDead, o) })
+}
+
+// find returns the index of id, or -1.
+func (t *idTable) find(id uint64) int {
+	if len(t.offs) == 0 || id < t.first() || id > t.last() {
 		return -1
 	}
-	if i, ok := slices.BinarySearch(s.ids, id); ok {
+	if i, ok := t.search(t.off(id)); ok {
 		return i
 	}
 	return -1
 }
 
-// add records that the segment holds id. Ids come nearly in order (a group's
+// add records id, which must fit. Ids come nearly in order (a group's
 // publishes from several connections interleave), so an insertion moves few.
-func (s *segment) add(id uint64) {
-	i := len(s.ids)
-	for i > 0 && s.ids[i-1] > id {
+func (t *idTable) add(id uint64) {
+	if len(t.offs) == 0 {
+		t.base = id - min(id, idSlack)
+	}
+	o := t.off(id)
+	i := len(t.offs)
+	for i > 0 && t.offs[i-1]&^idDead > o {
 		i--
 	}
-	s.ids = slices.Insert(s.ids, i, id)
-	s.dead = slices.Insert(s.dead, i, false)
-	s.live++
+	t.offs = slices.Insert(t.offs, i, o)
+}
+
+// newIDTable makes the table of a segment found at open from its ids,
+// ascending.
+func newIDTable(ids []uint64) (idTable, bool) {
+	t := idTable{base: ids[0], offs: make([]uint32, len(ids))}
+	if ids[len(ids)-1]-ids[0] >= idDead {
+		return t, false
+	}
+	for i, id := range ids {
+		t.offs[i] = t.off(id)
+	}
+	return t, true
 }
 
 // segments is the set of segment files of a store.
@@ -181,7 +226,12 @@ func openSegments(dir string, target int64, refs map[uint32][]uint64) (*segments
 			f.Close()
 			return fail(fmt.Errorf("storage: open segment: %w", err))
 		}
-		s := &segment{id: id, f: f, size: st.Size(), ids: ids, dead: make([]bool, len(ids)), live: len(ids)}
+		t, ok := newIDTable(ids)
+		if !ok {
+			f.Close()
+			return fail(fmt.Errorf("storage: segment %s: its message ids span more than 2^31", segmentName(id)))
+		}
+		s := &segment{id: id, f: f, size: st.Size(), ids: t, live: len(ids)}
 		ss.maxID = max(ss.maxID, ids[len(ids)-1])
 		ss.byID[id] = s
 		ss.list = append(ss.list, s)
@@ -210,8 +260,10 @@ func (ss *segments) close() {
 // Committer goroutine only.
 func (ss *segments) lookup(id uint64) (*segment, int) {
 	for i := len(ss.list) - 1; i >= 0; i-- {
-		if j := ss.list[i].find(id); j >= 0 && !ss.list[i].dead[j] {
-			return ss.list[i], j
+		if t := &ss.list[i].ids; t.fits(id) {
+			if j := t.find(id); j >= 0 && !t.dead(j) {
+				return ss.list[i], j
+			}
 		}
 	}
 	return nil, -1
@@ -222,7 +274,8 @@ func (ss *segments) lookup(id uint64) (*segment, int) {
 // Committer goroutine only.
 func (ss *segments) append(id uint64, data []byte) (location, error) {
 	n := int64(recordHeaderLen + len(data))
-	if h := ss.head; h != nil && h.size > int64(len(segmentMagic)) && h.size+n > ss.target {
+	// A full head, or one whose table cannot hold id, ends.
+	if h := ss.head; h != nil && h.size > int64(len(segmentMagic)) && (h.size+n > ss.target || !h.ids.fits(id)) {
 		if err := ss.sync(); err != nil {
 			return location{}, err
 		}
@@ -246,7 +299,8 @@ func (ss *segments) append(id uint64, data []byte) (location, error) {
 	binary.BigEndian.PutUint32(hdr[:4], crc)
 	ss.buf = append(append(ss.buf, hdr[:]...), data...)
 	h.size += n
-	h.add(id)
+	h.ids.add(id)
+	h.live++
 	return l, nil
 }
 
@@ -254,7 +308,7 @@ func (ss *segments) append(id uint64, data []byte) (location, error) {
 // deleted, or stored again.
 func (ss *segments) kill(id uint64) {
 	if s, j := ss.lookup(id); s != nil {
-		s.dead[j] = true
+		s.ids.kill(j)
 		s.live--
 	}
 }
@@ -269,6 +323,9 @@ func (ss *segments) begin() error {
 	}
 	ss.nextID++
 	s := &segment{id: id, f: f, size: int64(len(segmentMagic))}
+	if n := len(ss.list); n > 0 {
+		s.ids.grow(ss.list[n-1].ids.len()) // as many records as the last, most likely
+	}
 	ss.buf = append(ss.buf[:0], segmentMagic...)
 	ss.bufAt = 0
 	ss.newHead = true
@@ -395,17 +452,17 @@ func (ss *segments) eachLive(fn func(id uint64) error) error {
 	for {
 		best := -1
 		for i, s := range ss.list {
-			for at[i] < len(s.ids) && s.dead[at[i]] {
+			for at[i] < s.ids.len() && s.ids.dead(at[i]) {
 				at[i]++
 			}
-			if at[i] < len(s.ids) && (best < 0 || s.ids[at[i]] < ss.list[best].ids[at[best]]) {
+			if at[i] < s.ids.len() && (best < 0 || s.ids.at(at[i]) < ss.list[best].ids.at(at[best])) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return nil
 		}
-		id := ss.list[best].ids[at[best]]
+		id := ss.list[best].ids.at(at[best])
 		at[best]++
 		if err := fn(id); err != nil {
 			return err

@@ -238,3 +238,46 @@ func TestFormat1Upgraded(t *testing.T) {
 		t.Fatalf("reading a deleted format-1 message: %v", err)
 	}
 }
+
+// TestSegmentIDWindow checks the segments' id tables: ids that come out of
+// order are found, an id too far from a segment's others begins a new segment,
+// and all of them read back and are deleted after a restart.
+func TestSegmentIDWindow(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, segmentOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := uint64(1) << 40
+	ids := []uint64{idSlack + 10, idSlack + 12, idSlack + 11, 5, far, far - 1, idSlack + 13}
+	for _, id := range ids {
+		fill(t, s, 1, id, 1, 100)
+	}
+	if got := len(segmentFiles(t, dir)); got != 4 {
+		t.Fatalf("%d segments, want 4 (a window is left by 5, by %d and again by %d)", got, far, idSlack+13)
+	}
+	if got := readAll(t, s, ids...); len(got) != len(ids) {
+		t.Fatalf("read back %d of %d", len(got), len(ids))
+	}
+	s.Close()
+	s, err = Open(dir, segmentOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := readAll(t, s, ids...); len(got) != len(ids) {
+		t.Fatalf("after a restart, read back %d of %d", len(got), len(ids))
+	}
+	var b Batch
+	for _, id := range ids {
+		b.DeleteIndex(1, id)
+		b.DeleteMessage(id)
+	}
+	submitWait(t, s, &b)
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if files := segmentFiles(t, dir); len(files) != 0 {
+		t.Fatalf("segments left after deleting every message: %v", files)
+	}
+}
