@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/warren-mq/warren/queue"
 	"github.com/warren-mq/warren/storage"
 )
 
@@ -32,12 +33,20 @@ type Broker struct {
 
 	queueIDs atomic.Uint64 // last queue id handed out
 	msgIDs   atomic.Uint64 // last message id handed out
+
+	memory *queue.MemoryShare // the durable queues' budget for bodies in memory
 }
+
+// QueueMemory is the body octets the durable queues keep in memory in all,
+// shared among them (see queue.MemoryShare): past their share, the bodies of
+// persistent messages are read back from the store ahead of the consumers.
+const QueueMemory = 64 << 20
 
 // Open returns a broker with the vhost "/" and everything store holds: durable
 // exchanges, queues and bindings, and the persistent messages of those queues.
 func Open(cfg Config) (*Broker, error) {
-	b := &Broker{store: cfg.Store, log: cfg.Logger, vhosts: map[string]*Vhost{}}
+	b := &Broker{store: cfg.Store, log: cfg.Logger, vhosts: map[string]*Vhost{},
+		memory: queue.NewMemoryShare(QueueMemory)}
 	if b.log == nil {
 		b.log = zap.NewNop()
 	}

@@ -349,7 +349,7 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 // newQueue makes a queue with the settings its arguments and policy give it.
 func (v *Vhost) newQueue(name string, durable, exclusive, autoDelete bool, args wire.Table, owner any) *queue.Queue {
 	q := queue.New(name, v.Name, durable, exclusive, autoDelete, args, owner)
-	q.Configure(v.queueSettings(name, args), queue.Env{DeadLetter: v.deadLetter, Expire: v.expireQueue})
+	q.Configure(v.queueSettings(name, args), queue.Env{DeadLetter: v.deadLetter, Expire: v.expireQueue, Memory: v.b.memory})
 	return q
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/warren-mq/warren/message"
 	"github.com/warren-mq/warren/storage"
@@ -14,37 +15,79 @@ import (
 // and redelivered flag (40 octets). In a priority queue the lowest levels are
 // paged first, as they are delivered last.
 const (
-	// DefaultMemoryBudget is the body octets a queue keeps in memory before it
-	// pages (see SetMemoryBudget).
+	// DefaultMemoryBudget is the most body octets a queue keeps in memory before
+	// it pages (see SetMemoryBudget and MemoryShare).
 	DefaultMemoryBudget = 8 << 20
-	// pageKeep is how many entries at the head of a level always stay in memory.
+	// MinMemoryBudget is the least a MemoryShare gives a queue.
+	MinMemoryBudget = 256 << 10
+	// pageKeep is how many entries at the head of a level stay in memory, at
+	// most (see keepLocked).
 	pageKeep = 1024
 	// pageReadBatch is how many paged messages are read back at a time.
 	pageReadBatch = 256
 )
 
+// MemoryShare divides a broker-wide budget of body octets in memory among the
+// queues that page (those with a store): each gets an equal share, within
+// [MinMemoryBudget, DefaultMemoryBudget], so that many queues with backlogs do
+// not each hold the most a single one may.
+type MemoryShare struct {
+	total  int64
+	queues atomic.Int64
+}
+
+// NewMemoryShare returns a share of total octets.
+func NewMemoryShare(total int64) *MemoryShare { return &MemoryShare{total: total} }
+
+// budget is one queue's share.
+func (s *MemoryShare) budget() int {
+	n := max(1, s.queues.Load())
+	return int(min(DefaultMemoryBudget, max(MinMemoryBudget, s.total/n)))
+}
+
 // SetMemoryBudget sets the body octets the queue keeps in memory before it pages
-// stored messages out; 0 means DefaultMemoryBudget.
+// stored messages out; 0 means its share of Env.Memory, or DefaultMemoryBudget
+// without one.
 func (q *Queue) SetMemoryBudget(n int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if n <= 0 {
-		n = DefaultMemoryBudget
+	q.budget = max(0, n)
+}
+
+// budgetLocked is the queue's memory budget now.
+func (q *Queue) budgetLocked() int {
+	switch {
+	case q.budget > 0:
+		return q.budget
+	case q.env.Memory != nil:
+		return q.env.Memory.budget()
 	}
-	q.budget = n
+	return DefaultMemoryBudget
+}
+
+// keepLocked is how many entries at the head of a level stay in memory: up to
+// pageKeep, and about a quarter of the budget in octets.
+func (q *Queue) keepLocked(budget int) int {
+	avg := max(1, int(q.bytes)/max(1, q.count))
+	return min(pageKeep, max(16, budget/4/avg))
 }
 
 // pageOutLocked drops bodies from memory, oldest first after the head of each
 // level, lowest level first, until the queue is within its budget or it meets
 // a message not yet on disk.
 func (q *Queue) pageOutLocked() {
-	if q.store == nil || q.mem <= q.budget {
+	if q.store == nil {
 		return
 	}
+	budget := q.budgetLocked()
+	if q.mem <= budget {
+		return
+	}
+	keep := q.keepLocked(budget)
 	for l := range q.levels {
 		r := &q.levels[l]
-		r.eachAfter(pageKeep, r.pageSeq, func(e *entry) bool {
-			if q.mem <= q.budget {
+		r.eachAfter(keep, r.pageSeq, func(e *entry) bool {
+			if q.mem <= budget {
 				return false
 			}
 			if e.msg == nil {
@@ -62,7 +105,7 @@ func (q *Queue) pageOutLocked() {
 			return true
 		})
 		r.packPaged()
-		if q.mem <= q.budget {
+		if q.mem <= budget {
 			return
 		}
 	}

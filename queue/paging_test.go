@@ -52,7 +52,7 @@ func inMemory(q *Queue) (n int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i := range q.levels {
-		q.levels[i].each(func(e *entry) bool {
+		q.levels[i].scan(func(e *entry) bool {
 			if e.msg != nil {
 				n++
 			}
@@ -64,7 +64,7 @@ func inMemory(q *Queue) (n int) {
 
 // nth returns a copy of the entry i places from the head of r.
 func nth(r *readyList, i int) (out entry) {
-	r.each(func(e *entry) bool {
+	r.scan(func(e *entry) bool {
 		if i == 0 {
 			out = *e
 			return false
@@ -196,5 +196,54 @@ func TestConsumeSettlesAndMarksDelivered(t *testing.T) {
 		} else if delivered != n {
 			t.Fatalf("delivered mark = %d, want %d", delivered, n)
 		}
+	}
+}
+
+// TestMemoryShare checks that durable queues share one budget: each queue's
+// share shrinks as queues with a store are declared, within the bounds, and
+// comes back as they are deleted; and that a queue pages to its share.
+func TestMemoryShare(t *testing.T) {
+	store := storage.NewMemory()
+	defer store.Close()
+	share := NewMemoryShare(1 << 20)
+	var qs []*Queue
+	budget := func() int {
+		qs[0].mu.Lock()
+		defer qs[0].mu.Unlock()
+		return qs[0].budgetLocked()
+	}
+	for i := range 8 {
+		q := New("q"+strconv.Itoa(i), "/", true, false, false, nil, nil)
+		q.Configure(DefaultSettings(), Env{Memory: share})
+		q.SetStore(store, uint64(i+1))
+		qs = append(qs, q)
+	}
+	transient := New("t", "/", false, false, false, nil, nil)
+	transient.Configure(DefaultSettings(), Env{Memory: share}) // no store: not counted
+	if got := budget(); got != MinMemoryBudget {
+		t.Fatalf("8 queues sharing 1 MiB: budget %d, want the least, %d", got, MinMemoryBudget)
+	}
+	const n, size = 3000, 1024
+	body := string(make([]byte, size))
+	for i := 1; i <= n; i++ {
+		storedPublish(t, store, qs[0], uint64(i), body, 1)
+	}
+	if mem, most := inMemory(qs[0])*size, MinMemoryBudget+size; mem > most {
+		t.Fatalf("%d body octets in memory, want at most %d", mem, most)
+	}
+	for _, q := range qs[2:] {
+		q.Delete()
+	}
+	qs[4].Delete() // again: counted once
+	if got := budget(); got != 1<<19 {
+		t.Fatalf("2 queues sharing 1 MiB: budget %d, want %d", got, 1<<19)
+	}
+	qs[1].Delete()
+	if got := budget(); got != 1<<20 {
+		t.Fatalf("1 queue sharing 1 MiB: budget %d, want %d", got, 1<<20)
+	}
+	qs[0].SetMemoryBudget(100)
+	if got := budget(); got != 100 {
+		t.Fatalf("a budget set: %d, want 100", got)
 	}
 }

@@ -79,7 +79,7 @@ type Queue struct {
 	mu          sync.Mutex
 	pending     storage.Batch // store operations made under mu, submitted by unlock
 	deadLetters []DeadLetter  // dropped under mu, republished by unlock
-	budget      int           // body octets kept in memory before paging (see paging.go)
+	budget      int           // body octets kept in memory before paging, 0: its share (see paging.go)
 	delivered   uint64        // highest stored seq delivered at least once
 	markedUpTo  uint64        // the delivered mark last submitted
 	levels      []readyList   // ready messages by priority level (one level unless a priority queue)
@@ -106,7 +106,7 @@ type Queue struct {
 // New returns an empty queue with DefaultSettings; Configure gives it others.
 func New(name, vhost string, durable, exclusive, autoDelete bool, args wire.Table, owner any) *Queue {
 	q := &Queue{Name: name, Vhost: vhost, Durable: durable, Exclusive: exclusive,
-		AutoDelete: autoDelete, Args: args, Owner: owner, budget: DefaultMemoryBudget,
+		AutoDelete: autoDelete, Args: args, Owner: owner,
 		settings: DefaultSettings(), clock: realClock{}}
 	q.levels = make([]readyList, 1)
 	return q
@@ -134,6 +134,9 @@ func (q *Queue) Settings() Settings { return q.settings }
 // it before the queue is used.
 func (q *Queue) SetStore(store storage.Store, id uint64) {
 	q.store, q.ID = store, id
+	if q.env.Memory != nil {
+		q.env.Memory.queues.Add(1) // until Delete
+	}
 }
 
 // Stores reports whether the queue keeps m in the store: a durable queue and a
@@ -723,6 +726,9 @@ func (q *Queue) Delete() int {
 	q.unlock()
 	if q.store != nil {
 		q.store.DropQueue(q.ID)
+		if q.env.Memory != nil {
+			q.env.Memory.queues.Add(-1)
+		}
 	}
 	return n
 }

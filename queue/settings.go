@@ -84,6 +84,9 @@ type Env struct {
 	Expire func(q *Queue)
 	// Clock tells the time and runs timers; nil is the real clock.
 	Clock Clock
+	// Memory is the broker-wide budget the queue takes its share of, once it
+	// has a store; nil: DefaultMemoryBudget.
+	Memory *MemoryShare
 }
 
 // Clock is the time as a queue sees it; tests substitute their own.
