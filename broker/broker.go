@@ -40,7 +40,7 @@ type Broker struct {
 // QueueMemory is the body octets the durable queues keep in memory in all,
 // shared among them (see queue.MemoryShare): past their share, the bodies of
 // persistent messages are read back from the store ahead of the consumers.
-const QueueMemory = 64 << 20
+const QueueMemory = 32 << 20
 
 // Open returns a broker with the vhost "/" and everything store holds: durable
 // exchanges, queues and bindings, and the persistent messages of those queues.

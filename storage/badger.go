@@ -93,7 +93,8 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	s.c = newCommitter(s, opts.QueueDepth, opts.MaxGroupOps, opts.MaxGroupBytes, opts.MaxPendingBytes, true)
+	s.c = newCommitter(s, committerLimits{depth: opts.QueueDepth, groupOps: opts.MaxGroupOps, groupBytes: opts.MaxGroupBytes,
+		pendingBytes: opts.MaxPendingBytes, pendingOps: int64(opts.MaxPendingOps)}, true)
 	if opts.GCInterval > 0 {
 		s.bg.Add(1)
 		go s.gcLoop()
@@ -171,7 +172,8 @@ func (s *Badger) Trims() uint64 { return s.trims.Load() }
 func (s *Badger) Dir() string { return s.dir }
 
 // Submit implements Store. A nil done is allowed. A batch that carries message
-// bytes blocks while Options.MaxPendingBytes of them wait to be written, any
+// bytes blocks while Options.MaxPendingBytes of them wait to be written, one
+// without while Options.MaxPendingOps operations of such batches wait, any
 // batch while Options.QueueDepth batches wait; so done, which runs on the
 // committer's goroutine, must not call Submit.
 func (s *Badger) Submit(b *Batch, done func(error)) {

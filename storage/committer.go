@@ -14,8 +14,10 @@ type request struct {
 	barrier func() error  // runs alone, after every earlier request is done
 	failed  error         // set at submit: done gets it and nothing is written
 	done    func(error)
-	// pendingBytes is what the request holds of the committer's room.
+	// pendingBytes and pendingOps are what the request holds of the
+	// committer's room (see committer).
 	pendingBytes int64
+	pendingOps   int64
 }
 
 // definitionOp puts or deletes one definition record.
@@ -69,16 +71,19 @@ type committer struct {
 	reqs     chan *request
 	exited   chan struct{}
 
-	// Back-pressure is by message bytes: a request that carries message data
-	// waits while maxPending bytes are queued and not yet written, so that
-	// publishers cannot run ahead of the disk; one that carries none (acks,
-	// deletes, marks) never waits for them, so that consumers settling what
-	// they were given are not held up behind publishers. reqs is only a
-	// (large) buffer.
-	maxPending int64
+	// Back-pressure is in two parts. A request that carries message data
+	// waits while limits.pendingBytes are queued and not yet written, so that
+	// publishers cannot run ahead of the disk. One that carries none (acks,
+	// deletes, marks) never waits for those, so that consumers settling what
+	// they were given are not held up behind publishers; it waits while
+	// limits.pendingOps operations of its kind are queued, so that consumers
+	// acking faster than the disk deletes do not grow memory without bound.
+	// reqs is only a (large) buffer.
+	limits     committerLimits
 	pendMu     sync.Mutex
 	pendCond   *sync.Cond
-	pending    int64
+	pending    int64 // message bytes queued
+	pendingOps int64 // operations of requests without message bytes queued
 
 	groups, batches, ops atomic.Uint64 // see CommitStats
 	elided               atomic.Uint64
@@ -90,28 +95,44 @@ type committer struct {
 	el    elider
 }
 
-func newCommitter(w groupWriter, depth, maxOps, maxBytes int, maxPending int64, sticky bool) *committer {
-	c := &committer{w: w, sticky: sticky, maxOps: maxOps, maxBytes: maxBytes, maxPending: maxPending,
-		reqs: make(chan *request, depth), exited: make(chan struct{})}
+// committerLimits bound the committer's queue and groups (see Options).
+type committerLimits struct {
+	depth                int   // requests queued
+	groupOps, groupBytes int   // one group
+	pendingBytes         int64 // message bytes queued
+	pendingOps           int64 // operations queued in requests without message bytes
+}
+
+func newCommitter(w groupWriter, l committerLimits, sticky bool) *committer {
+	c := &committer{w: w, sticky: sticky, maxOps: l.groupOps, maxBytes: l.groupBytes, limits: l,
+		reqs: make(chan *request, l.depth), exited: make(chan struct{})}
 	c.pendCond = sync.NewCond(&c.pendMu)
 	go c.run()
 	return c
 }
 
-// submit queues r, first waiting for room if r carries message bytes (see
-// committer); the caller holds its store's lifecycle (see lifecycle.enter),
-// so reqs is open.
+// submit queues r, first waiting for room (see committer); the caller holds
+// its store's lifecycle (see lifecycle.enter), so reqs is open.
 func (c *committer) submit(r *request) {
 	if r.done == nil {
 		r.done = func(error) {}
 	}
-	if _, bytes := r.cost(); bytes > 0 {
+	switch ops, bytes := r.cost(); {
+	case bytes > 0:
 		r.pendingBytes = int64(bytes)
 		c.pendMu.Lock()
-		for c.pending > 0 && c.pending+r.pendingBytes > c.maxPending {
+		for c.pending > 0 && c.pending+r.pendingBytes > c.limits.pendingBytes {
 			c.pendCond.Wait()
 		}
 		c.pending += r.pendingBytes
+		c.pendMu.Unlock()
+	case ops > 0 && r.batch != nil:
+		r.pendingOps = int64(ops)
+		c.pendMu.Lock()
+		for c.pendingOps > 0 && c.pendingOps+r.pendingOps > c.limits.pendingOps {
+			c.pendCond.Wait()
+		}
+		c.pendingOps += r.pendingOps
 		c.pendMu.Unlock()
 	}
 	c.reqs <- r
@@ -119,15 +140,17 @@ func (c *committer) submit(r *request) {
 
 // written releases the room of requests done with.
 func (c *committer) written(group []*request) {
-	var n int64
+	var n, ops int64
 	for _, r := range group {
 		n += r.pendingBytes
+		ops += r.pendingOps
 	}
-	if n == 0 {
+	if n == 0 && ops == 0 {
 		return
 	}
 	c.pendMu.Lock()
 	c.pending -= n
+	c.pendingOps -= ops
 	c.pendMu.Unlock()
 	c.pendCond.Broadcast()
 }

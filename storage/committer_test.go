@@ -40,7 +40,7 @@ func oneOp(id uint64, size int) *Batch {
 // the next group, within its bounds, and that a barrier ends a group.
 func TestCommitterGroups(t *testing.T) {
 	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
-	c := newCommitter(f, 100, 3, 1000, 1<<30, false)
+	c := newCommitter(f, committerLimits{depth: 100, groupOps: 3, groupBytes: 1000, pendingBytes: 1 << 30, pendingOps: 1 << 30}, false)
 	var mu sync.Mutex
 	var dones []int
 	done := func(i int) func(error) {
@@ -92,7 +92,7 @@ func TestCommitterStickyError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	f := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 100), fail: boom}
 	close(f.gate)
-	c := newCommitter(f, 100, 100, 1<<20, 1<<30, true)
+	c := newCommitter(f, committerLimits{depth: 100, groupOps: 100, groupBytes: 1 << 20, pendingBytes: 1 << 30, pendingOps: 1 << 30}, true)
 	if err := c.do(&request{batch: oneOp(1, 1)}); !errors.Is(err, boom) {
 		t.Fatalf("first write: %v", err)
 	}
@@ -182,7 +182,7 @@ func (w *opsWriter) writeGroup(group []*request) error {
 // another group or another key needs, and still calls every done.
 func TestCommitterElides(t *testing.T) {
 	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
-	c := newCommitter(w, 64, 1<<20, 1<<30, 1<<30, false)
+	c := newCommitter(w, committerLimits{depth: 64, groupOps: 1 << 20, groupBytes: 1 << 30, pendingBytes: 1 << 30, pendingOps: 1 << 30}, false)
 	defer c.close()
 	var done sync.WaitGroup
 	submit := func(b *Batch) {
@@ -240,7 +240,7 @@ func TestCommitterElides(t *testing.T) {
 // (an ack) does not wait behind it.
 func TestCommitterBackPressure(t *testing.T) {
 	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
-	c := newCommitter(w, 64, 1<<20, 1<<30, 100, false)
+	c := newCommitter(w, committerLimits{depth: 64, groupOps: 1 << 20, groupBytes: 1 << 30, pendingBytes: 100, pendingOps: 1 << 30}, false)
 	defer c.close()
 	var done sync.WaitGroup
 	submit := func(b *Batch) {
@@ -285,5 +285,54 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestCommitterAckBackPressure checks that a batch without message bytes
+// waits while MaxPendingOps operations of such batches are queued, and that a
+// publish does not wait behind it.
+func TestCommitterAckBackPressure(t *testing.T) {
+	w := &opsWriter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	c := newCommitter(w, committerLimits{depth: 64, groupOps: 1 << 20, groupBytes: 1 << 30, pendingBytes: 1 << 30, pendingOps: 3}, false)
+	defer c.close()
+	var done sync.WaitGroup
+	submit := func(b *Batch) {
+		done.Add(1)
+		c.submit(&request{batch: b, done: func(error) { done.Done() }})
+	}
+	acks := func(ids ...uint64) *Batch {
+		var b Batch
+		for _, id := range ids {
+			b.DeleteMessage(id)
+		}
+		return &b
+	}
+	submit(acks(1, 2)) // being written: holds 2 of 3
+	<-w.entered
+	blocked := make(chan struct{})
+	go func() {
+		submit(acks(3, 4)) // 4 > 3: waits for the first to be written
+		close(blocked)
+	}()
+	submit(oneOp(5, 80)) // a publish: does not wait for acks
+	eventually(t, func() bool { return len(c.reqs) == 1 })
+	select {
+	case <-blocked:
+		t.Fatal("the second acks did not wait")
+	default:
+	}
+	close(w.gate)
+	<-blocked
+	done.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ids []uint64
+	for _, g := range w.ops[1:] {
+		for _, op := range g {
+			ids = append(ids, op.MsgID)
+		}
+	}
+	if !slices.Equal(ids, []uint64{5, 3, 4}) {
+		t.Fatalf("after the first group: %v, want the publish ahead of the acks that waited", ids)
 	}
 }

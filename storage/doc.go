@@ -18,7 +18,8 @@
 //
 // Every write goes through one committer goroutine (committer.go): Submit
 // queues a batch (a batch carrying message bytes blocks while
-// Options.MaxPendingBytes of them wait; acks never wait behind publishes), the committer
+// Options.MaxPendingBytes of them wait; acks never wait behind publishes, only
+// while Options.MaxPendingOps operations of acks wait), the committer
 // takes everything queued up to Options.MaxGroupOps / MaxGroupBytes, writes it in
 // the segment (one sync) and then one Badger WriteBatch with one sync, and calls the dones in submit order.
 // Definition writes join the same groups; DropQueue and Compact's memtable

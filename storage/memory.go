@@ -34,7 +34,8 @@ func NewMemory() *Memory {
 		index:     map[uint64]map[uint64]IndexEntry{},
 		delivered: map[uint64]uint64{},
 	}
-	m.c = newCommitter(m, 1<<16, 4096, 4<<20, 32<<20, false)
+	m.c = newCommitter(m, committerLimits{depth: 1 << 16, groupOps: 4096, groupBytes: 4 << 20,
+		pendingBytes: 32 << 20, pendingOps: 1 << 16}, false)
 	return m
 }
 

@@ -72,6 +72,11 @@ type Options struct {
 	// (publishes); batches without (acks) never wait for them, so consumers
 	// are not held up behind publishers.
 	MaxPendingBytes int64
+	// MaxPendingOps is how many operations submitted batches without message
+	// bytes (acks, deletes) may hold before Submit blocks the next such batch,
+	// so that consumers acking faster than the disk takes the deletes are slowed
+	// to its pace instead of growing memory.
+	MaxPendingOps int
 	// MaxGroupOps and MaxGroupBytes bound one commit group: the committer stops
 	// taking queued batches once the group holds this many operations or message
 	// bytes (a single larger batch is still written whole).
@@ -122,6 +127,7 @@ func DefaultOptions() Options {
 		SyncWrites:          true,
 		QueueDepth:          65536,
 		MaxPendingBytes:     16 << 20,
+		MaxPendingOps:       65536,
 		MaxGroupOps:         16384,
 		MaxGroupBytes:       8 << 20,
 		GCInterval:          10 * time.Second,
@@ -167,8 +173,8 @@ func (o Options) validate() error {
 		return errors.New("storage: TableSizeMultiplier must be at least 1")
 	case o.NumCompactors == 1 || o.NumCompactors < 0:
 		return errors.New("storage: NumCompactors must be 0 or at least 2")
-	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1 || o.MaxPendingBytes < 1:
-		return errors.New("storage: QueueDepth, MaxGroupOps, MaxGroupBytes and MaxPendingBytes must be positive")
+	case o.QueueDepth < 1 || o.MaxGroupOps < 1 || o.MaxGroupBytes < 1 || o.MaxPendingBytes < 1 || o.MaxPendingOps < 1:
+		return errors.New("storage: QueueDepth, MaxGroupOps, MaxGroupBytes, MaxPendingBytes and MaxPendingOps must be positive")
 	case o.GCInterval < 0:
 		return errors.New("storage: GCInterval must not be negative")
 	case o.TrimMappedAbove < 0 || (o.TrimMappedAbove > 0 && o.TrimInterval <= 0):

@@ -94,6 +94,10 @@ func run(args []string) error {
 		defer stopPprof()
 	}
 
+	stopGC := make(chan struct{})
+	gcDone := tuneGC(stopGC)
+	defer func() { close(stopGC); <-gcDone }()
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)

@@ -145,3 +145,16 @@ func TestRefusesForeignDataDir(t *testing.T) {
 		t.Logf("%s: %s", filepath.Base(d), strings.TrimSpace(string(out)))
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100}, {32 << 20, 100}, {64 << 20, 100}, {96 << 20, 66}, {128 << 20, 50}, {1 << 30, 50},
+	} {
+		if got := gcPercent(c.live); got != c.want {
+			t.Errorf("gcPercent(%d MiB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}
