@@ -336,9 +336,11 @@ func (v *Vhost) DeclareQueue(d QueueDeclaration, owner any) (*queue.Queue, *wire
 		// stored queue's), and a drop cut short by a crash can leave index entries
 		// behind: a new queue starts from an empty index.
 		if err := v.b.store.DropQueue(q.ID); err != nil {
+			q.Delete() // it leaves the memory share
 			return nil, storeFailed(err)
 		}
 		if err := v.persistQueue(q); err != nil {
+			q.Delete()
 			return nil, err
 		}
 	}

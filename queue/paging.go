@@ -12,7 +12,8 @@ import (
 // bodies of stored messages live only on disk and are read back in batches ahead
 // of the consumers. Only messages that this queue alone holds and that are
 // already durable are paged; a paged entry keeps just its seq, id, expiry, size
-// and redelivered flag (40 octets). In a priority queue the lowest levels are
+// and redelivered flag (40 octets), and a chunk of paged entries is packed to
+// about two octets an entry (see chunk). In a priority queue the lowest levels are
 // paged first, as they are delivered last.
 const (
 	// DefaultMemoryBudget is the most body octets a queue keeps in memory before

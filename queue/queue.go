@@ -349,7 +349,9 @@ func (q *Queue) RecoverEntry(seq uint64, ie storage.IndexEntry) {
 	r := &q.levels[min(ie.Priority, q.settings.MaxPriority)]
 	r.pushBack(e)
 	r.pageSeq = seq // a recovered entry is paged out
-	r.packPaged()
+	if cs := r.live(); len(cs[len(cs)-1].e) == 1 {
+		r.packPaged() // a chunk began: the one before it can be packed
+	}
 	q.added(&e)
 	if seq > q.nextSeq {
 		q.nextSeq = seq
