@@ -120,22 +120,23 @@ func (c *committer) submit(r *request) {
 	switch ops, bytes := r.cost(); {
 	case bytes > 0:
 		r.pendingBytes = int64(bytes)
-		c.pendMu.Lock()
-		for c.pending > 0 && c.pending+r.pendingBytes > c.limits.pendingBytes {
-			c.pendCond.Wait()
-		}
-		c.pending += r.pendingBytes
-		c.pendMu.Unlock()
+		c.reserve(&c.pending, c.limits.pendingBytes, r.pendingBytes)
 	case ops > 0 && r.batch != nil:
 		r.pendingOps = int64(ops)
-		c.pendMu.Lock()
-		for c.pendingOps > 0 && c.pendingOps+r.pendingOps > c.limits.pendingOps {
-			c.pendCond.Wait()
-		}
-		c.pendingOps += r.pendingOps
-		c.pendMu.Unlock()
+		c.reserve(&c.pendingOps, c.limits.pendingOps, r.pendingOps)
 	}
 	c.reqs <- r
+}
+
+// reserve waits until n more fits under limit in *held (or *held is empty:
+// one request larger than the limit goes alone), then adds it.
+func (c *committer) reserve(held *int64, limit, n int64) {
+	c.pendMu.Lock()
+	for *held > 0 && *held+n > limit {
+		c.pendCond.Wait()
+	}
+	*held += n
+	c.pendMu.Unlock()
 }
 
 // written releases the room of requests done with.
