@@ -260,10 +260,9 @@ func (ss *segments) close() {
 // Committer goroutine only.
 func (ss *segments) lookup(id uint64) (*segment, int) {
 	for i := len(ss.list) - 1; i >= 0; i-- {
-		if t := &ss.list[i].ids; t.fits(id) {
-			if j := t.find(id); j >= 0 && !t.dead(j) {
-				return ss.list[i], j
-			}
+		t := &ss.list[i].ids
+		if j := t.find(id); j >= 0 && !t.dead(j) { // find checks the range, so the offset fits
+			return ss.list[i], j
 		}
 	}
 	return nil, -1
