@@ -52,5 +52,6 @@ measure "consume only, manual ack every 50, prefetch 500" "$gen" --producers 0 -
 measure "end to end through the relay, auto-ack" "$relay" --producers 1 --consumers 1 --size 16 --auto-ack --time "$t"
 measure "end to end, 1 KiB" "$relay" --producers 1 --consumers 1 --size 1024 --auto-ack --time "$t"
 measure "latency floor at 10,000 msg/s, 1 KiB" "$relay" --producers 1 --consumers 1 --size 1024 --rate 10000 --auto-ack --time "$t"
+measure "latency floor at 10,000 msg/s, 1 KiB, on one core (as scenario 6 runs)" "$relay" --producers 1 --consumers 1 --size 1024 --rate 10000 --auto-ack --procs 1 --time "$t"
 measure "latency floor, 1,000 connections at 10 msg/s" "$relay" --producers 1000 --consumers 1000 --connections 1000 --queues 1000 \
 	--queue 'c-%d' --rate 10 --size 1024 --auto-ack --time "$t"

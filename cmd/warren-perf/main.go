@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 func main() {
@@ -39,6 +40,9 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "warren-perf:", err)
 		return 2
+	}
+	if o.Procs > 0 {
+		runtime.GOMAXPROCS(o.Procs)
 	}
 	s, err := execute(o, os.Stdout)
 	if s != nil {

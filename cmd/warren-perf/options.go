@@ -47,6 +47,7 @@ type Options struct {
 	Interval   time.Duration // --interval: how often to print rates; 0 = never
 	Heartbeat  int           // --heartbeat: seconds to ask for in tune-ok; 0 = none
 	Grace      time.Duration // --grace: how long to wait for outstanding confirms and deliveries at the end
+	Procs      int           // --procs: GOMAXPROCS for the run; 0 = Go's default (every core)
 }
 
 // defaultOptions returns the options of a run with no flags: one producer and one
@@ -114,6 +115,7 @@ func parseOptions(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.Interval, "interval", o.Interval, "how often to print rates (0: never)")
 	fs.IntVar(&o.Heartbeat, "heartbeat", o.Heartbeat, "heartbeat `seconds` asked for in tune-ok (0: none)")
 	fs.DurationVar(&o.Grace, "grace", o.Grace, "at the end, wait up to this long for outstanding confirms (and, after a count-limited publish, deliveries)")
+	fs.IntVar(&o.Procs, "procs", o.Procs, "run warren-perf on at most `N` cores (GOMAXPROCS; 0: all). 1 lowers its own latency at low rates")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -165,6 +167,8 @@ func (o *Options) validate() error {
 		return errors.New("--confirm must not be negative")
 	case o.Rate < 0:
 		return errors.New("--rate must not be negative")
+	case o.Procs < 0:
+		return errors.New("--procs must not be negative")
 	case o.Duration < 0 || o.Grace < 0 || o.Interval < 0:
 		return errors.New("durations must not be negative")
 	case o.PMessages < 0 || o.CMessages < 0:

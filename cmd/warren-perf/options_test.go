@@ -27,13 +27,13 @@ func TestFlags(t *testing.T) {
 	o, err := parse(t, "--producers", "16", "--consumers", "16", "--queues", "16", "--queue", "q-%d",
 		"--size", "1024", "--persistent", "--durable", "--confirm", "1000", "--prefetch", "500",
 		"--multi-ack", "50", "--rate", "10", "--time", "30s", "--connections", "4",
-		"--exchange", "x", "--type", "fanout", "--json", "out.json")
+		"--exchange", "x", "--type", "fanout", "--json", "out.json", "--procs", "1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Producers != 16 || o.Queues != 16 || o.queueName(7) != "q-7" || !o.Persistent || !o.Durable ||
 		o.Confirm != 1000 || o.Prefetch != 500 || o.MultiAck != 50 || o.Rate != 10 ||
-		o.Duration != 30*time.Second || o.Connections != 4 || o.Exchange != "x" || o.ExchangeType != "fanout" || o.JSON != "out.json" {
+		o.Duration != 30*time.Second || o.Connections != 4 || o.Exchange != "x" || o.ExchangeType != "fanout" || o.JSON != "out.json" || o.Procs != 1 {
 		t.Errorf("parsed: %+v", o)
 	}
 	if o.copiesPerMessage() != 16 {
@@ -75,6 +75,7 @@ func TestInvalid(t *testing.T) {
 		"type":              {"--exchange", "x", "--type", "nope"},
 		"reserved":          {"--exchange", "amq.direct"},
 		"negative":          {"--size", "-1"},
+		"procs":             {"--procs", "-1"},
 		"channels":          {"--producers", "3000", "--connections", "1"},
 		"extra":             {"oops"},
 		"unknown":           {"--nope"},

@@ -345,6 +345,35 @@ func (s *rssSampler) finish() float64 {
 	return float64(s.peak) / 1024
 }
 
+// stolen returns the machine's steal time so far, in clock ticks (the eighth
+// field of /proc/stat's cpu line: time the hypervisor ran something else while
+// this machine's CPUs wanted to run), or -1 if it cannot be read.
+func stolen() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return -1
+	}
+	n, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// stealBetween returns the steal time between two stolen readings in seconds
+// (the kernel's USER_HZ is 100 ticks a second on Linux), or -1.
+func stealBetween(a, b int64) float64 {
+	if a < 0 || b < a {
+		return -1
+	}
+	return float64(b-a) / 100
+}
+
 func readRSS(pid int) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -51,7 +51,9 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 	w("Both brokers are started fresh for each scenario, and before every run of the memory scenarios (7 and 8). ")
 	w("Peak RSS is the highest VmRSS in /proc/PID/status, sampled every 100 ms while warren-perf runs, of Warren's process and of RabbitMQ's beam.smp (its pid from the node's pid file). ")
 	w("Rates count from the start of the load to the last event of their kind (publish, confirm, delivery); latency is the consumer's receive time minus the send time the producer put in the body.\n\n")
-	w("The machine may have been busy with other work during the run; figures for comparison should be re-run on a quiet machine.\n\n")
+	w("The machine may have been busy with other work during the run; figures for comparison should be re-run on a quiet machine. " +
+		"Each run's line below gives its steal: CPU time the hypervisor gave to other work while this machine's cores wanted to run (/proc/stat). " +
+		"A run with a second or more of it met a busy host.\n\n")
 
 	w("## Summary\n\n")
 	w("| # | scenario | figure | Warren | RabbitMQ | Warren / RabbitMQ | bar | met |\n")
@@ -131,6 +133,9 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 					}
 					if s.ConfirmLat != nil {
 						w("; confirm latency median %s, p99 %s", figure(s.ConfirmLat.P50, "µs"), figure(s.ConfirmLat.P99, "µs"))
+					}
+					if j < len(r.steal) && r.steal[j] >= 0 {
+						w("; steal %.2f s", r.steal[j])
 					}
 					w(".\n")
 				}
