@@ -46,9 +46,11 @@ fuzz:
 clean:
 	rm -rf $(BIN)
 
-# Many kill -9 cycles of the crash test (make test runs a few).
+# Many kill -9 cycles of the crash tests (make test runs a few): the broker's, and the
+# store's while it rebuilds its database.
 crash-test:
 	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-30} $(GO) test -count=1 -v -run TestCrashKill9 -timeout 60m ./cmd/warren/
+	WARREN_REBUILD_CRASH_CYCLES=$${WARREN_REBUILD_CRASH_CYCLES:-30} $(GO) test -count=1 -v -run '^TestRebuildCrash$$' -timeout 60m ./storage/
 
 # warren-perf, the load generator for any AMQP 0-9-1 broker on loopback (cmd/warren-perf).
 perf:

@@ -21,8 +21,14 @@ var ErrNotFound = errors.New("storage: message not found")
 type Badger struct {
 	dir  string
 	opts Options
-	db   *badger.DB
-	segs *segments
+	// dbMu guards db and dbName against readers: a rebuild (rebuild.go)
+	// replaces them under the write lock, on the committer's goroutine, which
+	// uses them without the lock; everything else reads them under the read
+	// lock.
+	dbMu   sync.RWMutex
+	db     *badger.DB
+	dbName string // the subdirectory holding db ("" for dir itself, formats 1 and 2)
+	segs   *segments
 	// legacy is set when the directory was written in format 1 and still
 	// holds messages under their message keys: reads and deletes look there
 	// too.
@@ -66,25 +72,30 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	format, err := prepareDir(dir)
+	m, err := prepareDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := removeEmptyMemtables(dir); err != nil {
+	if err := removeUnused(dir, m.db); err != nil {
 		return nil, err
 	}
-	db, err := badger.Open(opts.badgerOptions(dir))
-	if err != nil {
-		return nil, fmt.Errorf("storage: open Badger database in %s: %w", dir, err)
+	dbDir := filepath.Join(dir, m.db)
+	if err := removeEmptyMemtables(dbDir); err != nil {
+		return nil, err
 	}
-	s := &Badger{dir: dir, opts: opts, db: db, log: opts.Logger,
+	db, err := badger.Open(opts.badgerOptions(dbDir))
+	if err != nil {
+		return nil, fmt.Errorf("storage: open Badger database in %s: %w", dbDir, err)
+	}
+	s := &Badger{dir: dir, opts: opts, db: db, dbName: m.db, log: opts.Logger,
 		stop: make(chan struct{}), trimKick: make(chan struct{}, 1)}
 	if err := s.openSegments(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if format != FormatVersion {
-		if err := writeFormat(dir); err != nil {
+	if m.format == formatV1 {
+		// This build writes segments, which a format-1 build cannot read.
+		if _, err := writeMarker(dir, marker{format: formatV2}); err != nil {
 			s.segs.close()
 			db.Close()
 			return nil, err

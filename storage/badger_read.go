@@ -10,7 +10,8 @@ import (
 )
 
 // Reads run in one Badger read transaction each: a consistent snapshot of what
-// had been committed when they began. They iterate by prefix (Seek to the
+// had been committed when they began. They hold dbMu's read lock (off the
+// committer's goroutine) so that a rebuild does not close the database under them. They iterate by prefix (Seek to the
 // prefix, stop at its end), never from the start of the keyspace.
 
 // ForEachDefinition implements Store. value is a copy fn may keep.
@@ -20,6 +21,8 @@ func (s *Badger) ForEachDefinition(kind Kind, fn func(key string, value []byte) 
 	}
 	defer s.life.exit()
 	prefix := appendDefinitionPrefix(nil, kind)
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	return s.db.View(func(txn *badger.Txn) error {
 		return eachKey(txn, prefix, func(item *badger.Item) error {
 			value, err := item.ValueCopy(nil)
@@ -38,6 +41,8 @@ func (s *Badger) ForEachIndex(queueID uint64, fn func(seq uint64, e IndexEntry) 
 	}
 	defer s.life.exit()
 	prefix := appendIndexPrefix(nil, queueID)
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(appendDeliveredKey(nil, queueID))
 		switch {
@@ -146,6 +151,8 @@ func (s *Badger) readMessages(ids []uint64, fn func(id uint64, data []byte) erro
 // reads or finds missing).
 func (s *Badger) lookupLocations(ids []uint64, locs []location, found []bool) (n int, err error) {
 	n = len(ids)
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		// One iterator serves the whole call, and an id just ahead of the last
 		// (the usual read-ahead of consecutive messages) is reached with Next,
@@ -189,6 +196,8 @@ func (s *Badger) lookupLocations(ids []uint64, locs []location, found []bool) (n
 
 // readLegacy reads a message stored in format 1, under its message key.
 func (s *Badger) readLegacy(id uint64, fn func(id uint64, data []byte) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
 	return s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(appendMessageKey(nil, id))
 		if errors.Is(err, badger.ErrKeyNotFound) {

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -80,9 +81,11 @@ var errStop = errors.New("stop")
 // Compact reclaims space now: it flushes the memtables and compacts level 0
 // (through DropPrefix of a scratch key, in the committer's order), has Badger
 // compact the LSM tree until it is one level (Flatten), which drops tombstones
-// and deleted versions, then runs value-log GC until no file qualifies. Writes go
-// on meanwhile, except while the memtables are flushed. Call it after large
-// drains; it can take seconds. A head segment no message is in goes too.
+// and deleted versions, then runs value-log GC until no file qualifies, and
+// when few keys are left rebuilds the database (rebuild.go). Writes go on
+// meanwhile, except while the memtables are flushed and a rebuild copies.
+// Call it after large drains; it can take seconds. A head segment no message
+// is in goes too.
 func (s *Badger) Compact() error {
 	if err := s.life.enter(); err != nil {
 		return err
@@ -96,13 +99,20 @@ func (s *Badger) Compact() error {
 		return err
 	}
 	s.maint.Lock()
+	s.dbMu.RLock()
 	err := s.db.Flatten(2)
+	s.dbMu.RUnlock()
 	s.maint.Unlock()
 	if err != nil {
 		return fmt.Errorf("storage: compact: %w", err)
 	}
 	if _, err := s.runGC(); err != nil {
 		return fmt.Errorf("storage: value-log GC: %w", err)
+	}
+	if rebuilt, err := s.rebuild(); err != nil {
+		return err
+	} else if rebuilt {
+		s.log.Debug("rebuilt the database", zap.String("dir", s.dir), zap.String("database", s.dbName))
 	}
 	return nil
 }
@@ -194,7 +204,9 @@ func (s *Badger) runGC() (files int, err error) {
 			return files, nil
 		default:
 		}
+		s.dbMu.RLock()
 		err := s.db.RunValueLogGC(s.opts.GCDiscardRatio)
+		s.dbMu.RUnlock()
 		switch {
 		case err == nil:
 			files++
@@ -220,5 +232,14 @@ func (s *Badger) Usage() (int64, error) {
 		return 0, err
 	}
 	segs, err := DiskUsage(s.segs.dir)
-	return n + segs, err
+	if err != nil {
+		return 0, err
+	}
+	s.dbMu.RLock() // a rebuild removes the database it replaced
+	defer s.dbMu.RUnlock()
+	var db int64
+	if s.dbName != "" {
+		db, err = DiskUsage(filepath.Join(s.dir, s.dbName))
+	}
+	return n + segs + db, err
 }

@@ -60,11 +60,11 @@ func TestFormatMarkerWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != FormatVersion+"\n" {
+	if string(got) != FormatVersion+"\n"+dbPrefix+"1\n" {
 		t.Fatalf("marker holds %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		t.Fatalf("no Badger database beside the marker: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, dbPrefix+"1", "MANIFEST")); err != nil {
+		t.Fatalf("no Badger database where the marker says: %v", err)
 	}
 	// An empty directory that already exists is taken too, lost+found aside.
 	dir = t.TempDir()
@@ -171,11 +171,12 @@ func TestGarbageDatabaseRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	s.Close()
-	if err := os.WriteFile(filepath.Join(dir, "MANIFEST"), bytes.Repeat([]byte("garbage!"), 100), 0o640); err != nil {
+	db := filepath.Join(dir, dbPrefix+"1")
+	if err := os.WriteFile(filepath.Join(db, "MANIFEST"), bytes.Repeat([]byte("garbage!"), 100), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Open(dir, TestOptions())
-	if err == nil || !strings.Contains(err.Error(), "open Badger database in "+dir) {
+	if err == nil || !strings.Contains(err.Error(), "open Badger database in "+db) {
 		t.Fatalf("Open with a garbage MANIFEST: %v", err)
 	}
 	t.Logf("garbage MANIFEST: %v", err)
@@ -287,7 +288,7 @@ func TestEmptyMemtableLogAfterCrash(t *testing.T) {
 	b.PutMessage(1, []byte("kept"))
 	submitWait(t, s, &b)
 	s.Close()
-	if err := os.WriteFile(filepath.Join(dir, "00099.mem"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, dbPrefix+"1", "00099.mem"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s = openTest(t, dir)

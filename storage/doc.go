@@ -4,10 +4,12 @@
 //
 // # On disk
 //
-// A data directory holds one Badger database and a format marker, FormatFile,
-// naming FormatVersion. Open creates the marker in a new or empty directory and
-// refuses, without writing anything, a directory whose marker names another
-// version (ErrIncompatible) or a non-empty directory without a marker. Keys are
+// A data directory holds a format marker, FormatFile, naming FormatVersion and
+// the subdirectory that holds the Badger database (rebuild.go replaces it with
+// a new one when a drained store is compacted). Open creates the marker in a
+// new or empty directory and refuses, without writing anything, a directory
+// whose marker names another version (ErrIncompatible) or a non-empty
+// directory without a marker. Keys are
 // laid out in keys.go: one prefix byte per record type, fixed-width big-endian
 // integers, so a queue's index iterates in seq order from a Seek to its prefix.
 // Message bodies go to segment files of the store's own (segments.go), in the
@@ -31,7 +33,9 @@
 // A segment's file is removed as soon as no stored message is in it, and the
 // head segment once the store is quiet; deletes leave tombstones in Badger's
 // tree that compaction drops, and Compact (which the background loop runs
-// when the store is quiet after many deletes) reclaims them at once. Badger's memory is bounded
+// when the store is quiet after many deletes) reclaims them at once; when few
+// keys are left it copies them into a new database and removes the old one,
+// with what Badger's MANIFEST had grown by. Badger's memory is bounded
 // by Options (memtables, caches), and the pages of its memory-mapped files are
 // handed back to the kernel past Options.TrimMappedAbove, so resident memory does
 // not grow with the backlog.
