@@ -30,6 +30,29 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("the child of TestCrashRecovery")
 	}
+	_, submit := openCrashChild(dir)
+	var wg sync.WaitGroup
+	for g := range uint64(8) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := uint64(1); ; i++ {
+				id := g<<32 | i
+				var b Batch
+				b.PutMessage(id, crashBody(id))
+				b.PutIndex(g, i, id)
+				b.SetDelivered(g, i)
+				submit(&b, id)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// openCrashChild opens the store of a crash test's child, and returns it with
+// a function that submits a batch, waits for it and prints id once its done
+// returned nil (the child exits on an error).
+func openCrashChild(dir string) (*Badger, func(b *Batch, id uint64)) {
 	s, err := Open(dir, TestOptions())
 	if err != nil {
 		fmt.Println("open:", err)
@@ -46,32 +69,37 @@ func TestCrashChild(t *testing.T) {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	for g := range uint64(8) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := uint64(1); ; i++ {
-				id := g<<32 | i
-				var b Batch
-				b.PutMessage(id, crashBody(id))
-				b.PutIndex(g, i, id)
-				b.SetDelivered(g, i)
-				res := make(chan error, 1)
-				s.Submit(&b, func(err error) {
-					if err == nil {
-						printed <- id
-					}
-					res <- err
-				})
-				if err := <-res; err != nil {
-					fmt.Println("write:", err)
-					os.Exit(2)
-				}
+	return s, func(b *Batch, id uint64) {
+		res := make(chan error, 1)
+		s.Submit(b, func(err error) {
+			if err == nil {
+				printed <- id
 			}
-		}()
+			res <- err
+		})
+		if err := <-res; err != nil {
+			fmt.Println("write:", err)
+			os.Exit(2)
+		}
 	}
-	wg.Wait()
+}
+
+// startChild runs this test binary's test child with env set to dir, and
+// returns it with a scanner of its output and the timer that kills it within
+// 30 s, however it fares.
+func startChild(t *testing.T, child, env, dir string) (*exec.Cmd, *bufio.Scanner, *time.Timer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out), time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 }
 
 // TestCrashRecovery runs TestCrashChild, kills it with SIGKILL once it has
@@ -83,20 +111,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for round := range 2 { // the second round crashes a store recovered from a crash
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// However the child fares, it is killed within 30s.
-		killer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+		cmd, sc, killer := startChild(t, "TestCrashChild", crashDirEnv, dir)
 		var confirmed []uint64
-		sc := bufio.NewScanner(out)
 		for len(confirmed) < 8000 && sc.Scan() {
 			id, err := strconv.ParseUint(sc.Text(), 10, 64)
 			if err != nil {
@@ -175,21 +191,7 @@ func TestRebuildCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("the child of TestRebuildCrash")
 	}
-	s, err := Open(dir, TestOptions())
-	if err != nil {
-		fmt.Println("open:", err)
-		os.Exit(2)
-	}
-	printed := make(chan uint64, 1<<16)
-	go func() {
-		w := bufio.NewWriter(os.Stdout)
-		for id := range printed {
-			fmt.Fprintln(w, id)
-			if len(printed) == 0 {
-				w.Flush()
-			}
-		}
-	}()
+	s, submit := openCrashChild(dir)
 	go func() {
 		for {
 			if err := s.Compact(); err != nil {
@@ -214,17 +216,7 @@ func TestRebuildCrashChild(t *testing.T) {
 					b.DeleteIndex(g, prev)
 					b.DeleteMessage(g<<32 | prev)
 				}
-				res := make(chan error, 1)
-				s.Submit(&b, func(err error) {
-					if err == nil {
-						printed <- id
-					}
-					res <- err
-				})
-				if err := <-res; err != nil {
-					fmt.Println("write:", err)
-					os.Exit(2)
-				}
+				submit(&b, id)
 			}
 		}()
 	}
@@ -247,20 +239,9 @@ func TestRebuildCrash(t *testing.T) {
 	dir := t.TempDir()
 	last := map[uint64]uint64{} // the highest confirmed seq per submitter, over every round
 	for round := range cycles {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRebuildCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), rebuildChildEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+		cmd, sc, killer := startChild(t, "TestRebuildCrashChild", rebuildChildEnv, dir)
 		want := 500 + round*397%2000 // kill after a different number of batches each round
 		n := 0
-		sc := bufio.NewScanner(out)
 		note := func(text string) {
 			id, err := strconv.ParseUint(text, 10, 64)
 			if err != nil {
