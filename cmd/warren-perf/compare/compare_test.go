@@ -19,6 +19,32 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+func TestQuietest(t *testing.T) {
+	run := func(steal ...float64) *runResult { return &runResult{steal: steal} }
+	for _, c := range []struct {
+		name  string
+		runs  []*runResult
+		want  int
+		tries []float64
+	}{
+		{"quiet at once", []*runResult{run(0.1)}, 0, []float64{0.1}},
+		{"quiet on the third", []*runResult{run(2, 1), run(0.9), run(0.2, 0.1)}, 2, []float64{3, 0.9, 0.30000000000000004}},
+		{"never quiet", []*runResult{run(4), run(0.8), run(2)}, 1, []float64{4, 0.8, 2}},
+		{"unknown steal counts as none", []*runResult{run(-1)}, 0, []float64{0}},
+	} {
+		got := quietest(c.runs, 0.5)
+		if got != c.runs[c.want] || len(got.stealRuns) != len(c.tries) {
+			t.Errorf("%s: kept %v (tries %v), want run %d", c.name, got.steal, got.stealRuns, c.want)
+			continue
+		}
+		for i, x := range c.tries {
+			if d := got.stealRuns[i] - x; d > 1e-9 || d < -1e-9 {
+				t.Errorf("%s: tries %v, want %v", c.name, got.stealRuns, c.tries)
+			}
+		}
+	}
+}
+
 func TestBars(t *testing.T) {
 	up := metric{higherBetter: true, bar: 4}
 	down := metric{bar: 0.5}

@@ -37,16 +37,20 @@ import (
 
 // settings are the environment's choices.
 type settings struct {
-	repeats   int
-	duration  time.Duration
-	scenarios map[int]bool
-	backlog   int
-	out       string
-	wport     int
-	rport     int
-	warrenBin string
-	perfBin   string
-	repo      string
+	repeats int
+	// maxSteal and stealRetries: a run of a steal-sensitive scenario with more
+	// than maxSteal seconds of steal is run again, at most stealRetries times.
+	maxSteal     float64
+	stealRetries int
+	duration     time.Duration
+	scenarios    map[int]bool
+	backlog      int
+	out          string
+	wport        int
+	rport        int
+	warrenBin    string
+	perfBin      string
+	repo         string
 	// rabbitScript is a copy of conformance/rabbitmq.sh taken at the start, so that
 	// edits to the script (in progress or during a long run) do not reach it.
 	rabbitScript string
@@ -71,6 +75,12 @@ func load() (settings, error) {
 	var err error
 	if s.repeats, err = strconv.Atoi(env("BENCH_REPEATS", "3")); err != nil || s.repeats < 1 {
 		return s, fmt.Errorf("BENCH_REPEATS: want a positive number")
+	}
+	if s.maxSteal, err = strconv.ParseFloat(env("BENCH_MAX_STEAL", "0.5"), 64); err != nil || s.maxSteal < 0 {
+		return s, fmt.Errorf("BENCH_MAX_STEAL: want seconds, 0 or more")
+	}
+	if s.stealRetries, err = strconv.Atoi(env("BENCH_STEAL_RETRIES", "3")); err != nil || s.stealRetries < 0 {
+		return s, fmt.Errorf("BENCH_STEAL_RETRIES: want a number, 0 or more")
 	}
 	d := env("BENCH_DURATION", "15s")
 	if n, err := strconv.Atoi(d); err == nil {

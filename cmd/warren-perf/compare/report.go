@@ -53,7 +53,14 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 	w("Rates count from the start of the load to the last event of their kind (publish, confirm, delivery); latency is the consumer's receive time minus the send time the producer put in the body.\n\n")
 	w("The machine may have been busy with other work during the run; figures for comparison should be re-run on a quiet machine. " +
 		"Each run's line below gives its steal: CPU time the hypervisor gave to other work while this machine's cores wanted to run (/proc/stat). " +
-		"A run with a second or more of it met a busy host.\n\n")
+		"A run with a second or more of it met a busy host.")
+	for _, res := range results {
+		if res.sc.stealSensitive {
+			w(" In scenario %d, whose figure is of the order of the instrument's own floor, a run with more than %.2f s of steal was run again, up to %d times, until one had no more; "+
+				"the report keeps that run, or the one with the least steal if none did, and its line lists the steal of every try.", res.sc.num, st.maxSteal, st.stealRetries)
+		}
+	}
+	w("\n\n")
 
 	w("## Summary\n\n")
 	w("| # | scenario | figure | Warren | RabbitMQ | Warren / RabbitMQ | bar | met |\n")
@@ -136,6 +143,13 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 					}
 					if j < len(r.steal) && r.steal[j] >= 0 {
 						w("; steal %.2f s", r.steal[j])
+					}
+					if len(r.stealRuns) > 1 {
+						var tries []string
+						for _, x := range r.stealRuns {
+							tries = append(tries, fmt.Sprintf("%.2f", x))
+						}
+						w(" (tries' steal %s s)", strings.Join(tries, ", "))
 					}
 					w(".\n")
 				}

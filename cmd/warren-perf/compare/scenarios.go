@@ -49,8 +49,11 @@ type scenario struct {
 	phases      []phase
 	queueArgs   []string // the arguments that name its queues and exchange, for --delete-only
 	restartEach bool     // restart both brokers before every run (figures on memory)
-	metrics     []metric
-	note        string
+	// stealSensitive: a run with more than settings.maxSteal of steal is run
+	// again (see quietest).
+	stealSensitive bool
+	metrics        []metric
+	note           string
 }
 
 // runResult is one run of a scenario on one broker.
@@ -59,6 +62,37 @@ type runResult struct {
 	rss    []float64 // peak MiB per phase
 	steal  []float64 // seconds of CPU the hypervisor took from the machine per phase, -1 unknown
 	errs   []string
+	// stealRuns is how many runs were made for this one (see quietest);
+	// their steal, in order.
+	stealRuns []float64
+}
+
+// totalSteal is the steal of every phase of the run (unknown counts as none).
+func (r *runResult) totalSteal() float64 {
+	var t float64
+	for _, x := range r.steal {
+		t += max(x, 0)
+	}
+	return t
+}
+
+// quietest returns, of runs made one after another until one had at most
+// maxSteal seconds of steal (or they ran out), the last if it was that quiet and
+// otherwise the one with the least steal.
+func quietest(runs []*runResult, maxSteal float64) *runResult {
+	best := runs[0]
+	for _, r := range runs {
+		if r.totalSteal() < best.totalSteal() {
+			best = r
+		}
+	}
+	if last := runs[len(runs)-1]; last.totalSteal() <= maxSteal {
+		best = last
+	}
+	for _, r := range runs {
+		best.stealRuns = append(best.stealRuns, r.totalSteal())
+	}
+	return best
 }
 
 func (r *runResult) peakRSS() float64 {
@@ -152,7 +186,8 @@ func scenarios(st *settings) []scenario {
 			num: 6, short: "latency at 10,000 msg/s", title: "latency at a fixed 10,000 msg/s: 1 producer, 1 consumer, 1 KiB, transient, auto-ack",
 			phases: []phase{{"run", []string{"--producers", "1", "--consumers", "1", "--size", "1024", "--rate", "10000", "--auto-ack",
 				"--queue", "bench-s6", "--procs", "1", "--time", d}, timed}},
-			queueArgs: []string{"--queue", "bench-s6"},
+			queueArgs:      []string{"--queue", "bench-s6"},
+			stealSensitive: true,
 			note: "warren-perf runs on one core here (`--procs 1`): at this rate it needs no more, and on two shared cores its own " +
 				"latency against its relay sink is lower that way (median 84 µs against 123-131 µs, p99 0.3 ms against 0.36 ms). " +
 				"That floor is in [cmd/warren-perf/README.md](../cmd/warren-perf/README.md#the-instruments-ceiling) (bench/ceiling.sh); " +
@@ -221,7 +256,16 @@ func runScenario(ctx context.Context, st *settings, sc scenario, brokers []*brok
 				}
 			}
 			logf("scenario %d, run %d of %d, %s", sc.num, rep+1, st.repeats, b.name)
-			rr := runOnce(ctx, st, sc, b)
+			runs := []*runResult{runOnce(ctx, st, sc, b)}
+			for sc.stealSensitive && len(runs) <= st.stealRetries && runs[len(runs)-1].totalSteal() > st.maxSteal && ctx.Err() == nil {
+				logf("  %s: %.2f s of steal is over %.2f s: again (%d of at most %d more)",
+					b.name, runs[len(runs)-1].totalSteal(), st.maxSteal, len(runs), st.stealRetries)
+				runs = append(runs, runOnce(ctx, st, sc, b))
+			}
+			rr := runs[0]
+			if sc.stealSensitive {
+				rr = quietest(runs, st.maxSteal)
+			}
 			res.runs[b.name] = append(res.runs[b.name], rr)
 			for _, e := range rr.errs {
 				logf("  %s: %s", b.name, e)
