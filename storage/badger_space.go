@@ -112,7 +112,10 @@ func (s *Badger) Compact() error {
 	if rebuilt, err := s.rebuild(); err != nil {
 		return err
 	} else if rebuilt {
-		s.log.Debug("rebuilt the database", zap.String("dir", s.dir), zap.String("database", s.dbName))
+		s.dbMu.RLock()
+		name := s.dbName
+		s.dbMu.RUnlock()
+		s.log.Debug("rebuilt the database", zap.String("dir", s.dir), zap.String("database", name))
 	}
 	return nil
 }

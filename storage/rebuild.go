@@ -51,6 +51,7 @@ func (s *Badger) rebuild() (bool, error) {
 	var (
 		old     *badger.DB
 		oldName string
+		keepOld bool  // the marker's sync failed: either database may be the one a restart opens
 		skipped error // why the copy was given up, the store unchanged
 	)
 	err := s.c.do(&request{barrier: func() error {
@@ -76,11 +77,9 @@ func (s *Badger) rebuild() (bool, error) {
 		}
 		old, oldName = s.db, s.dbName
 		s.db, s.dbName = db, name
-		if err != nil {
-			// Both databases stay until the next open, which keeps the one
-			// the marker names; the committer refuses writes from now on.
-			oldName = "-"
-		}
+		// On an error both databases stay until the next open, which keeps
+		// the one the marker names; the committer refuses writes from now on.
+		keepOld = err != nil
 		return err
 	}})
 	if err == nil && skipped != nil {
@@ -93,7 +92,7 @@ func (s *Badger) rebuild() (bool, error) {
 		if cerr := old.Close(); cerr != nil {
 			s.log.Warn("closing the database a rebuild replaced failed", zap.String("dir", s.dir), zap.Error(cerr))
 		}
-		if oldName != "-" {
+		if !keepOld {
 			if rerr := removeDatabase(s.dir, oldName); rerr != nil {
 				s.log.Warn("removing the database a rebuild replaced failed; the next open does", zap.String("dir", s.dir), zap.Error(rerr))
 			}

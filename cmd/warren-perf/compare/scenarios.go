@@ -62,8 +62,8 @@ type runResult struct {
 	rss    []float64 // peak MiB per phase
 	steal  []float64 // seconds of CPU the hypervisor took from the machine per phase, -1 unknown
 	errs   []string
-	// stealRuns is how many runs were made for this one (see quietest);
-	// their steal, in order.
+	// stealRuns is the steal of every run made for this one, in order (see
+	// quietest).
 	stealRuns []float64
 }
 
@@ -262,10 +262,7 @@ func runScenario(ctx context.Context, st *settings, sc scenario, brokers []*brok
 					b.name, runs[len(runs)-1].totalSteal(), st.maxSteal, len(runs), st.stealRetries)
 				runs = append(runs, runOnce(ctx, st, sc, b))
 			}
-			rr := runs[0]
-			if sc.stealSensitive {
-				rr = quietest(runs, st.maxSteal)
-			}
+			rr := quietest(runs, st.maxSteal)
 			res.runs[b.name] = append(res.runs[b.name], rr)
 			for _, e := range rr.errs {
 				logf("  %s: %s", b.name, e)
