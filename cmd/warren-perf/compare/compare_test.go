@@ -88,3 +88,43 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// The latency scenario also runs against the sink: its report has the sink's
+// column and, under the summary, the bar beside the floor the sink measured.
+func TestReportFloor(t *testing.T) {
+	st := &settings{repeats: 1, duration: 5 * time.Second, backlog: 1000, wport: 1, rport: 2,
+		out: filepath.Join(t.TempDir(), "BENCHMARKS.md")}
+	var sc scenario
+	for _, s := range scenarios(st) {
+		if s.floor {
+			sc = s
+		}
+	}
+	if sc.num != 6 {
+		t.Fatalf("the floor scenario is %d, want 6", sc.num)
+	}
+	run := func(p99 float64) *runResult {
+		return &runResult{phases: []*summary{{ReceiveRate: 10000, Latency: &latency{P50: p99 / 4, P99: p99}}}, rss: []float64{20}}
+	}
+	res := &scenarioResult{sc: sc, runs: map[string][]*runResult{
+		"Warren": {run(500)}, "RabbitMQ": {run(800)}, sinkName: {run(360)},
+	}}
+	if err := writeReport(st, []*scenarioResult{res}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(st.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, want := range []string{
+		"| 6 | latency at 10,000 msg/s | latency p99 | 500 µs | 800 µs | 0.62× | ≤ 0.5× | **no** |",
+		"Scenario 6's bar for latency p99 is 400 µs (≤ 0.5× RabbitMQ's). warren-perf against its relay sink, with no broker in the path, measured 360 µs in the same run (360 µs), 0.45× RabbitMQ's",
+		"| latency p99 | 500 µs | 800 µs | 0.62× | 360 µs | 500 µs | 800 µs | 360 µs |",
+		"sink run 1, run: published 0",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type settings struct {
 	out          string
 	wport        int
 	rport        int
+	sport        int // warren-perf's sink, for the scenarios that measure the instrument's floor
 	warrenBin    string
 	perfBin      string
 	repo         string
@@ -109,6 +110,9 @@ func load() (settings, error) {
 	if s.rport, err = strconv.Atoi(env("RABBITMQ_PORT", "5693")); err != nil {
 		return s, err
 	}
+	if s.sport, err = strconv.Atoi(env("SINK_PORT", "5694")); err != nil {
+		return s, err
+	}
 	s.warrenBin = env("WARREN_BIN", "bin/warren")
 	s.perfBin = env("PERF_BIN", "bin/warren-perf")
 	s.repo, _ = os.Getwd()
@@ -164,7 +168,9 @@ func run() error {
 		{name: "Warren", port: st.wport, st: &st},
 		{name: "RabbitMQ", port: st.rport, st: &st},
 	}
+	sink := &broker{name: sinkName, port: st.sport, st: &st}
 	defer func() {
+		sink.stop()
 		for _, b := range brokers {
 			b.stop()
 		}
@@ -175,7 +181,11 @@ func run() error {
 		if st.scenarios != nil && !st.scenarios[sc.num] {
 			continue
 		}
-		res, err := runScenario(ctx, &st, sc, brokers)
+		targets := brokers
+		if sc.floor {
+			targets = append(append([]*broker(nil), brokers...), sink)
+		}
+		res, err := runScenario(ctx, &st, sc, targets)
 		if err != nil {
 			return err
 		}
@@ -192,13 +202,17 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s compare: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-// broker is one of the two brokers under test.
+// sinkName is the broker entry for warren-perf's relay sink: no broker at all,
+// so what the load generator measures against it is its own floor.
+const sinkName = "sink"
+
+// broker is one of the two brokers under test, or the sink.
 type broker struct {
 	name string
 	port int
 	st   *settings
 
-	cmd  *exec.Cmd // Warren's process
+	cmd  *exec.Cmd // Warren's or the sink's process
 	dir  string    // Warren's data directory
 	pid  int
 	up   bool
@@ -212,17 +226,23 @@ func (b *broker) start() error {
 	if b.up {
 		return nil
 	}
-	if b.name == "Warren" {
-		dir, err := os.MkdirTemp("", "warren-bench-")
-		if err != nil {
-			return err
-		}
-		b.dir = dir
+	listen := fmt.Sprintf("127.0.0.1:%d", b.port)
+	if b.name == "Warren" || b.name == sinkName {
 		log, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("warren-bench-%d.log", b.port)))
 		if err != nil {
 			return err
 		}
-		b.cmd = exec.Command(b.st.warrenBin, "--listen", fmt.Sprintf("127.0.0.1:%d", b.port), "--data-dir", dir, "--log-level", "warn")
+		defer log.Close() // the child has its own copy
+		if b.name == sinkName {
+			b.cmd = exec.Command(b.st.perfBin, "sink", "--listen", listen, "--interval", "0")
+		} else {
+			dir, err := os.MkdirTemp("", "warren-bench-")
+			if err != nil {
+				return err
+			}
+			b.dir = dir
+			b.cmd = exec.Command(b.st.warrenBin, "--listen", listen, "--data-dir", dir, "--log-level", "warn")
+		}
 		b.cmd.Stdout, b.cmd.Stderr = log, log
 		if err := b.cmd.Start(); err != nil {
 			return err
@@ -289,7 +309,7 @@ func (b *broker) stop() {
 		return
 	}
 	b.up = false
-	if b.name == "Warren" {
+	if b.cmd != nil {
 		b.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { b.cmd.Wait(); close(done) }()
@@ -299,7 +319,10 @@ func (b *broker) stop() {
 			b.cmd.Process.Kill()
 			<-done
 		}
-		os.RemoveAll(b.dir)
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
+		b.cmd, b.dir = nil, ""
 		return
 	}
 	b.rabbitmq("stop")

@@ -83,6 +83,24 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 		}
 	}
 	w("\n")
+	for _, res := range results {
+		if len(res.runs[sinkName]) == 0 {
+			continue
+		}
+		for i := range res.sc.metrics {
+			m := &res.sc.metrics[i]
+			if m.bar == 0 || m.higherBetter {
+				continue
+			}
+			fv, rv := median(res.values(sinkName, m)), median(res.values("RabbitMQ", m))
+			if fv <= 0 || rv <= 0 {
+				continue
+			}
+			w("Scenario %d's bar for %s is %s (%s RabbitMQ's). warren-perf against its relay sink, with no broker in the path, measured %s in the same run (%s), %.2f× RabbitMQ's: "+
+				"that is the ratio of a broker that added nothing to the instrument's own floor.\n\n",
+				res.sc.num, m.label, figure(m.bar*rv, m.unit), m.barText(), figure(fv, m.unit), list(res.values(sinkName, m), m.unit), fv/rv)
+		}
+	}
 	var issues []string
 	for _, res := range results {
 		for _, name := range []string{"Warren", "RabbitMQ"} {
@@ -113,7 +131,14 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 		if sc.note != "" {
 			w("%s\n\n", sc.note)
 		}
-		w("| figure | Warren | RabbitMQ | ratio | Warren runs | RabbitMQ runs |\n|---|---|---|---|---|---|\n")
+		names := []string{"Warren", "RabbitMQ"}
+		sink := len(res.runs[sinkName]) > 0
+		if sink {
+			names = append(names, sinkName)
+			w("| figure | Warren | RabbitMQ | ratio | sink | Warren runs | RabbitMQ runs | sink runs |\n|---|---|---|---|---|---|---|---|\n")
+		} else {
+			w("| figure | Warren | RabbitMQ | ratio | Warren runs | RabbitMQ runs |\n|---|---|---|---|---|---|\n")
+		}
 		for i := range sc.metrics {
 			m := &sc.metrics[i]
 			wvs, rvs := res.values("Warren", m), res.values("RabbitMQ", m)
@@ -122,9 +147,15 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 			if rv > 0 {
 				ratio = fmt.Sprintf("%.2f×", wv/rv)
 			}
-			w("| %s | %s | %s | %s | %s | %s |\n", m.label, figure(wv, m.unit), figure(rv, m.unit), ratio, list(wvs, m.unit), list(rvs, m.unit))
+			if sink {
+				fvs := res.values(sinkName, m)
+				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", m.label, figure(wv, m.unit), figure(rv, m.unit), ratio, figure(median(fvs), m.unit),
+					list(wvs, m.unit), list(rvs, m.unit), list(fvs, m.unit))
+			} else {
+				w("| %s | %s | %s | %s | %s | %s |\n", m.label, figure(wv, m.unit), figure(rv, m.unit), ratio, list(wvs, m.unit), list(rvs, m.unit))
+			}
 		}
-		for _, name := range []string{"Warren", "RabbitMQ"} {
+		for _, name := range names {
 			for i, r := range res.runs[name] {
 				for j, s := range r.phases {
 					if s == nil {

@@ -52,8 +52,11 @@ type scenario struct {
 	// stealSensitive: a run with more than settings.maxSteal of steal is run
 	// again (see quietest).
 	stealSensitive bool
-	metrics        []metric
-	note           string
+	// floor: the scenario also runs against warren-perf's relay sink, whose
+	// figures are the instrument's own floor in the same run.
+	floor   bool
+	metrics []metric
+	note    string
 }
 
 // runResult is one run of a scenario on one broker.
@@ -188,10 +191,13 @@ func scenarios(st *settings) []scenario {
 				"--queue", "bench-s6", "--procs", "1", "--time", d}, timed}},
 			queueArgs:      []string{"--queue", "bench-s6"},
 			stealSensitive: true,
+			floor:          true,
 			note: "warren-perf runs on one core here (`--procs 1`): at this rate it needs no more, and on two shared cores its own " +
-				"latency against its relay sink is lower that way (median 84 µs against 123-131 µs, p99 0.3 ms against 0.36 ms). " +
-				"That floor is in [cmd/warren-perf/README.md](../cmd/warren-perf/README.md#the-instruments-ceiling) (bench/ceiling.sh); " +
-				"it is of the same order as the brokers' p99, so this scenario is sensitive to other load on the machine.",
+				"latency against its relay sink is lower that way (median 84 µs against 123-131 µs, p99 0.3 ms against 0.36 ms; " +
+				"[cmd/warren-perf/README.md](../cmd/warren-perf/README.md#the-instruments-ceiling)). " +
+				"The sink column is the same command against `warren-perf sink` (no broker: it relays each publish straight to the consumer), " +
+				"run in turn with the two brokers: the instrument's own floor in this run. It is of the same order as the brokers' p99, " +
+				"so this scenario is sensitive to other load on the machine.",
 			metrics: []metric{{label: "latency p99", unit: "µs", value: p99(0), bar: 0.5},
 				{label: "latency median", unit: "µs", value: p50(0)}, deliveries(0), memory},
 		},
