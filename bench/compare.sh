@@ -9,6 +9,8 @@
 # (cmd/warren-perf/compare), which starts Warren on WARREN_PORT and RabbitMQ (through
 # conformance/rabbitmq.sh, which installs rabbitmq-server if missing) on
 # RABBITMQ_PORT, runs each scenario on each broker in turn, and stops both at the end.
+# Scenario 6 also runs, in the same turn, against warren-perf's relay sink on
+# SINK_PORT: no broker at all, so the report shows the instrument's own floor.
 #
 # Settings (environment), with their defaults:
 #   BENCH_REPEATS=3       runs per scenario and broker; the median is reported
@@ -18,7 +20,7 @@
 #   BENCH_MAX_STEAL=0.5   seconds of hypervisor steal over which a run of scenario 6 is run again
 #   BENCH_STEAL_RETRIES=3 at most this many times (the report lists each try's steal)
 #   BENCH_OUT=docs/BENCHMARKS.md
-#   WARREN_PORT=5692 RABBITMQ_PORT=5693
+#   WARREN_PORT=5692 RABBITMQ_PORT=5693 SINK_PORT=5694
 #   WARREN_BIN, PERF_BIN  use these binaries instead of building them
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

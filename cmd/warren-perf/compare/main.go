@@ -186,6 +186,7 @@ func run() error {
 			targets = append(append([]*broker(nil), brokers...), sink)
 		}
 		res, err := runScenario(ctx, &st, sc, targets)
+		sink.stop() // idle, but the later scenarios run without it
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 	}
 	var issues []string
 	for _, res := range results {
-		for _, name := range []string{"Warren", "RabbitMQ"} {
+		for _, name := range []string{"Warren", "RabbitMQ", sinkName} {
 			for i, r := range res.runs[name] {
 				for _, e := range r.errs {
 					issues = append(issues, fmt.Sprintf("scenario %d, %s, run %d: %s", res.sc.num, name, i+1, e))
