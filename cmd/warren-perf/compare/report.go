@@ -131,29 +131,32 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 		if sc.note != "" {
 			w("%s\n\n", sc.note)
 		}
+		// The sink's columns, where it ran, follow each group of the brokers'.
 		names := []string{"Warren", "RabbitMQ"}
 		sink := len(res.runs[sinkName]) > 0
+		header := []string{"figure", "Warren", "RabbitMQ", "ratio", "Warren runs", "RabbitMQ runs"}
 		if sink {
 			names = append(names, sinkName)
-			w("| figure | Warren | RabbitMQ | ratio | sink | Warren runs | RabbitMQ runs | sink runs |\n|---|---|---|---|---|---|---|---|\n")
-		} else {
-			w("| figure | Warren | RabbitMQ | ratio | Warren runs | RabbitMQ runs |\n|---|---|---|---|---|---|\n")
+			header = []string{"figure", "Warren", "RabbitMQ", "ratio", "sink", "Warren runs", "RabbitMQ runs", "sink runs"}
 		}
+		w("| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
 		for i := range sc.metrics {
 			m := &sc.metrics[i]
-			wvs, rvs := res.values("Warren", m), res.values("RabbitMQ", m)
+			wvs, rvs, fvs := res.values("Warren", m), res.values("RabbitMQ", m), res.values(sinkName, m)
 			wv, rv := median(wvs), median(rvs)
 			ratio := "n/a"
 			if rv > 0 {
 				ratio = fmt.Sprintf("%.2f×", wv/rv)
 			}
+			row := []string{m.label, figure(wv, m.unit), figure(rv, m.unit), ratio}
 			if sink {
-				fvs := res.values(sinkName, m)
-				w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", m.label, figure(wv, m.unit), figure(rv, m.unit), ratio, figure(median(fvs), m.unit),
-					list(wvs, m.unit), list(rvs, m.unit), list(fvs, m.unit))
-			} else {
-				w("| %s | %s | %s | %s | %s | %s |\n", m.label, figure(wv, m.unit), figure(rv, m.unit), ratio, list(wvs, m.unit), list(rvs, m.unit))
+				row = append(row, figure(median(fvs), m.unit))
 			}
+			row = append(row, list(wvs, m.unit), list(rvs, m.unit))
+			if sink {
+				row = append(row, list(fvs, m.unit))
+			}
+			w("| %s |\n", strings.Join(row, " | "))
 		}
 		for _, name := range names {
 			for i, r := range res.runs[name] {
