@@ -177,9 +177,10 @@ func (q *Queue) levelOf(m *message.Message) uint8 {
 	return min(m.Priority(), q.settings.MaxPriority)
 }
 
-// expiryOf returns when m expires in this queue if it enters it at now: the
-// shorter of the queue's message TTL and the message's own; 0 for never.
-func (q *Queue) expiryOf(m *message.Message, now int64) int64 {
+// expiryOf returns when m expires in this queue if it enters it now: the
+// shorter of the queue's message TTL and the message's own; 0 for never. It
+// reads the clock only for a message that has a TTL.
+func (q *Queue) expiryOf(m *message.Message) int64 {
 	ttl := q.settings.MessageTTL
 	if own, ok := m.Expiration(); ok && (ttl < 0 || own < ttl) {
 		ttl = own
@@ -187,7 +188,7 @@ func (q *Queue) expiryOf(m *message.Message, now int64) int64 {
 	if ttl < 0 {
 		return 0
 	}
-	return max(now+ttl, 1)
+	return max(q.clock.Now()+ttl, 1)
 }
 
 // Reservation is a place in the queue taken for a stored message (see Reserve):
@@ -220,7 +221,7 @@ func (q *Queue) Reserve(m *message.Message) (Reservation, Result) {
 	q.nextSeq++
 	q.reserved++
 	q.reservedLen += int64(m.Size())
-	return Reservation{Seq: q.nextSeq, Expires: q.expiryOf(m, q.clock.Now()), Level: q.levelOf(m)}, Enqueued
+	return Reservation{Seq: q.nextSeq, Expires: q.expiryOf(m), Level: q.levelOf(m)}, Enqueued
 }
 
 // refusesLocked reports whether a queue whose overflow is reject-publish(-dlx)
@@ -265,7 +266,7 @@ func (q *Queue) Publish(m *message.Message) Result {
 		return Rejected
 	}
 	q.nextSeq++
-	e := entry{msg: m, seq: q.nextSeq, expires: q.expiryOf(m, q.clock.Now()), size: uint32(m.Size())}
+	e := entry{msg: m, seq: q.nextSeq, expires: q.expiryOf(m), size: uint32(m.Size())}
 	q.enqueueLocked(q.levelOf(m), e)
 	return Enqueued
 }
