@@ -1,6 +1,8 @@
 package amqp
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -53,8 +55,8 @@ func TestUnackedSetCompacts(t *testing.T) {
 		s.add(unacked{tag: tag})
 		s.take(tag, false, nil)
 	}
-	if len(s.order) > 200 {
-		t.Fatalf("order holds %d tags for %d outstanding", len(s.order), s.len())
+	if len(s.s)-s.h > 200 {
+		t.Fatalf("the set holds %d slots for %d outstanding", len(s.s), s.len())
 	}
 }
 
@@ -75,5 +77,99 @@ func TestErlangFormatting(t *testing.T) {
 	long := string(make([]byte, 300))
 	if got := replyText(long); len(got) != 255 || got[252:] != "..." {
 		t.Errorf("replyText cut to %d octets ending %q", len(got), got[252:])
+	}
+}
+
+// TestUnackedSetModel runs random deliveries, acks (single, multiple, all) and
+// rollbacks against a plain sorted model and compares every answer.
+func TestUnackedSetModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var s unackedSet
+	model := map[uint64]bool{} // outstanding tags
+	var taken []uint64         // settled tags a rollback may put back
+	next := uint64(0)
+	sorted := func(upTo uint64) []uint64 {
+		var out []uint64
+		for tag := range model {
+			if tag <= upTo {
+				out = append(out, tag)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for step := range 200000 {
+		switch op := rng.IntN(100); {
+		case op < 55:
+			next++
+			s.add(unacked{tag: next})
+			model[next] = true
+		case op < 57 && len(taken) > 0:
+			j := rng.IntN(len(taken))
+			tag := taken[j]
+			taken = slices.Delete(taken, j, j+1)
+			s.add(unacked{tag: tag})
+			model[tag] = true
+		default:
+			tag := uint64(0)
+			if next > 0 {
+				tag = next - uint64(rng.IntN(min(int(next), 600)))
+			}
+			multiple := rng.IntN(4) == 0
+			if rng.IntN(200) == 0 {
+				tag, multiple = 0, true
+			}
+			var want []uint64
+			wantOK := true
+			switch {
+			case multiple && tag == 0:
+				want = sorted(^uint64(0))
+			case !model[tag]:
+				wantOK = false
+			case multiple:
+				want = sorted(tag)
+			default:
+				want = []uint64{tag}
+			}
+			got, ok := s.take(tag, multiple, nil)
+			if ok != wantOK || !slices.Equal(tags(got), want) {
+				t.Fatalf("step %d: take(%d, %v) = %v %v, want %v %v", step, tag, multiple, tags(got), ok, want, wantOK)
+			}
+			for _, tg := range want {
+				delete(model, tg)
+				taken = append(taken, tg)
+			}
+			if len(taken) > 1000 {
+				taken = taken[len(taken)-1000:]
+			}
+		}
+		if s.len() != len(model) {
+			t.Fatalf("step %d: len %d, want %d", step, s.len(), len(model))
+		}
+	}
+	for i, x := range s.s[:s.h] {
+		if x.u.tag != 0 || x.live {
+			t.Fatalf("slot %d before the head still holds tag %d", i, x.u.tag)
+		}
+	}
+}
+
+// BenchmarkUnackedSet is a consumer with prefetch 500 that acks every 50th
+// delivery with multiple: one add and a fiftieth of a take per op.
+func BenchmarkUnackedSet(b *testing.B) {
+	b.ReportAllocs()
+	var s unackedSet
+	dst := make([]unacked, 0, 64)
+	tag := uint64(0)
+	for range 450 {
+		tag++
+		s.add(unacked{tag: tag})
+	}
+	for b.Loop() {
+		tag++
+		s.add(unacked{tag: tag})
+		if tag%50 == 0 {
+			dst, _ = s.take(tag-450, true, dst[:0])
+		}
 	}
 }
