@@ -30,18 +30,20 @@ type unackedSlot struct {
 }
 
 func (s *unackedSet) add(u unacked) {
-	s.n++
 	if k := len(s.s); k == s.h || s.s[k-1].u.tag < u.tag {
 		s.s = append(s.s, unackedSlot{u: u, live: true})
+		s.n++
 		return
 	}
 	// Only a rolled-back transaction puts old tags back.
 	i, found := s.find(u.tag)
-	if found {
-		s.s[i] = unackedSlot{u: u, live: true}
-		return
+	if !found {
+		s.s = slices.Insert(s.s, i, unackedSlot{})
 	}
-	s.s = slices.Insert(s.s, i, unackedSlot{u: u, live: true})
+	if !s.s[i].live {
+		s.n++
+	}
+	s.s[i] = unackedSlot{u: u, live: true}
 }
 
 func (s *unackedSet) len() int { return s.n }
