@@ -12,8 +12,8 @@ import (
 // Reads run in one Badger read transaction each: a consistent snapshot of what
 // had been committed when they began. They hold dbMu's read lock (off the
 // committer's goroutine) so that a rebuild does not close the database under
-// them. They iterate by prefix (Seek to the
-// prefix, stop at its end), never from the start of the keyspace.
+// them. They iterate by prefix (Seek to the prefix, stop at its end), never from
+// the start of the keyspace.
 
 // ForEachDefinition implements Store. value is a copy fn may keep.
 func (s *Badger) ForEachDefinition(kind Kind, fn func(key string, value []byte) error) error {

@@ -92,13 +92,14 @@ func writeReport(st *settings, results []*scenarioResult, began time.Time) error
 			if m.bar == 0 || m.higherBetter {
 				continue
 			}
-			fv, rv := median(res.values(sinkName, m)), median(res.values("RabbitMQ", m))
+			fvs := res.values(sinkName, m)
+			fv, rv := median(fvs), median(res.values("RabbitMQ", m))
 			if fv <= 0 || rv <= 0 {
 				continue
 			}
 			w("Scenario %d's bar for %s is %s (%s RabbitMQ's). warren-perf against its relay sink, with no broker in the path, measured %s in the same run (%s), %.2f× RabbitMQ's: "+
 				"that is the ratio of a broker that added nothing to the instrument's own floor.\n\n",
-				res.sc.num, m.label, figure(m.bar*rv, m.unit), m.barText(), figure(fv, m.unit), list(res.values(sinkName, m), m.unit), fv/rv)
+				res.sc.num, m.label, figure(m.bar*rv, m.unit), m.barText(), figure(fv, m.unit), list(fvs, m.unit), fv/rv)
 		}
 	}
 	var issues []string
