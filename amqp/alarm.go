@@ -141,6 +141,7 @@ func (c *conn) awaitPublishAllowed() bool {
 	if reason == "" {
 		return true
 	}
+	c.flushes.flush() // deliveries must not wait for the alarm to clear
 	notify := c.clientCaps["connection.blocked"] == true
 	if notify {
 		c.w.method(0, &wire.ConnectionBlocked{Reason: reason})

@@ -50,7 +50,9 @@ type channel struct {
 }
 
 func newChannel(c *conn, id uint16) *channel {
-	return &channel{id: id, conn: c, consumers: map[string]*consumer{}, publisher: c.vhost.Broker().NewPublisher()}
+	ch := &channel{id: id, conn: c, consumers: map[string]*consumer{}, publisher: c.vhost.Broker().NewPublisher()}
+	ch.publisher.Origin = &c.flushes
+	return ch
 }
 
 func (ch *channel) vhost() *broker.Vhost { return ch.conn.vhost }

@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -42,6 +43,7 @@ type conn struct {
 	last            *channel                  // the channel channel() found last (reader goroutine only)
 	exclusiveQueues map[*queue.Queue]struct{} // queues this connection declared exclusive
 	dirty           []*channel                // channels with confirms to flush
+	flushes         flushSet                  // writers with deliveries this connection's publishes made, to flush
 
 	stopBlocking chan struct{} // closed by forceClose: a blocked publisher stops waiting
 	stopOnce     sync.Once
@@ -73,6 +75,7 @@ func (c *conn) serve() {
 		if p := recover(); p != nil {
 			c.log.Error("connection panic", zap.Any("panic", p), zap.Stack("stack"))
 		}
+		c.flushes.flush()
 		c.cleanup()
 		c.w.stop(closeOkTimeout)
 		c.nc.Close()
@@ -129,8 +132,10 @@ func (c *conn) loop() {
 			return
 		}
 		if !c.r.FrameBuffered() {
-			// The next read may block: confirms batched so far go out now.
+			// The next read may block: confirms and deliveries batched so
+			// far go out now.
 			c.flushConfirms()
+			c.flushes.flush()
 		}
 	}
 }
@@ -149,6 +154,11 @@ func (c *conn) frame(f wire.Frame) bool {
 	case wire.FrameMethod:
 		if len(f.Payload) < 4 {
 			return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
+		}
+		if len(c.flushes.ws) > 0 && !isBasicPublish(f.Payload) {
+			// Any other method may wait (for the store, say): what
+			// earlier publishes delivered goes out first.
+			c.flushes.flush()
 		}
 		m, err := c.decodeMethod(f.Payload)
 		if err != nil {
@@ -170,6 +180,12 @@ func (c *conn) frame(f wire.Frame) bool {
 	default:
 		return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
 	}
+}
+
+// isBasicPublish reports whether a method frame's payload (at least 4 octets)
+// is a basic.publish.
+func isBasicPublish(payload []byte) bool {
+	return binary.BigEndian.Uint16(payload) == classBasic && binary.BigEndian.Uint16(payload[2:]) == 40
 }
 
 // decodeMethod decodes a method frame; basic.publish, the one a busy

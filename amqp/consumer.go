@@ -40,6 +40,8 @@ func (k *consumer) Deliver(d queue.Delivery) bool {
 			return false
 		}
 	}
+	origin := d.Origin
+	d.Origin = nil // the unacked entry must not keep the publisher's context
 	ch.nextTag++
 	tag := ch.nextTag
 	if !k.noAck {
@@ -56,7 +58,7 @@ func (k *consumer) Deliver(d queue.Delivery) bool {
 			RoutingKey:  d.Msg.RoutingKey,
 		}
 		b = m.AppendFrame(b, ch.id)
-		ch.conn.w.end(appendContent(b, ch.id, d.Msg, ch.conn.frameMax))
+		ch.conn.w.endFor(appendContent(b, ch.id, d.Msg, ch.conn.frameMax), origin)
 	}
 	return true
 }

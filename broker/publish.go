@@ -24,6 +24,10 @@ type Outcome struct {
 // bound for durable queues first. Each channel has one (it keeps scratch space
 // between publishes); it is not safe for concurrent use.
 type Publisher struct {
+	// Origin is passed to the queues with each publish, for the deliveries they
+	// make at once (queue.Delivery.Origin).
+	Origin any
+
 	b   *Broker
 	res []queue.Reservation
 	got []queue.Result
@@ -57,7 +61,7 @@ func (p *Publisher) Publish(msg *message.Message, qs []*queue.Queue, done func(O
 				msg.Ref()
 			}
 		} else {
-			result = q.Publish(msg)
+			result = q.Publish(msg, p.Origin)
 		}
 		res, got = append(res, r), append(got, result)
 		o.Rejected = o.Rejected || result == queue.Rejected
@@ -78,7 +82,7 @@ func (p *Publisher) Publish(msg *message.Message, qs []*queue.Queue, done func(O
 	}
 	for i, q := range qs {
 		if res[i].Seq != 0 {
-			got[i] = q.PublishAt(msg, res[i])
+			got[i] = q.PublishAt(msg, res[i], p.Origin)
 		}
 		if got[i] == queue.Enqueued {
 			o.Taken++

@@ -188,16 +188,16 @@ func TestReadyListAgainstModel(t *testing.T) {
 func TestPriorityQueue(t *testing.T) {
 	x := newExtQueue(Settings{MessageTTL: -1, MaxLength: -1, MaxLengthBytes: -1, MaxPriority: 5})
 	for i, p := range []uint8{0, 3, 9, 3, 1, 5} { // 9 counts as the maximum, 5
-		x.Publish(prioritized(strconv.Itoa(i), p))
+		x.Publish(prioritized(strconv.Itoa(i), p), nil)
 	}
-	x.Publish(msg(6)) // no priority: 0
+	x.Publish(msg(6), nil) // no priority: 0
 	if got := x.drain(); !slices.Equal(got, []string{"2", "5", "1", "3", "4", "0", "6"}) {
 		t.Fatalf("order %v", got)
 	}
 	// A requeued message goes back to its place in its own level.
-	x.Publish(prioritized("a", 2))
-	x.Publish(prioritized("b", 2))
-	x.Publish(prioritized("lo", 0))
+	x.Publish(prioritized("a", 2), nil)
+	x.Publish(prioritized("b", 2), nil)
+	x.Publish(prioritized("lo", 0), nil)
 	d, _, _ := x.Get(false)
 	x.Requeue(d)
 	if got := x.drain(); !slices.Equal(got, []string{"a", "b", "lo"}) {
@@ -207,11 +207,11 @@ func TestPriorityQueue(t *testing.T) {
 
 func TestMessageTTL(t *testing.T) {
 	x := newExtQueue(Settings{MessageTTL: 100, MaxLength: -1, MaxLengthBytes: -1, DeadLetter: true})
-	x.Publish(msg(1))
+	x.Publish(msg(1), nil)
 	x.clock.Advance(50)
-	x.Publish(msg(2))
-	x.Publish(expiring("3", "10")) // its own, shorter TTL; it waits behind 2
-	x.clock.Advance(50)            // 1 expires
+	x.Publish(msg(2), nil)
+	x.Publish(expiring("3", "10"), nil) // its own, shorter TTL; it waits behind 2
+	x.clock.Advance(50)                 // 1 expires
 	if got := x.deadLetters(); !slices.Equal(got, []string{"1/expired"}) {
 		t.Fatalf("dead letters %v", got)
 	}
@@ -223,7 +223,7 @@ func TestMessageTTL(t *testing.T) {
 		t.Fatalf("%d left", n)
 	}
 	// A message taken and requeued keeps its expiry.
-	x.Publish(msg(4))
+	x.Publish(msg(4), nil)
 	d, _, _ := x.Get(false)
 	x.clock.Advance(200)
 	x.Requeue(d)
@@ -234,14 +234,14 @@ func TestMessageTTL(t *testing.T) {
 
 func TestTTLZero(t *testing.T) {
 	x := newExtQueue(Settings{MessageTTL: 0, MaxLength: -1, MaxLengthBytes: -1, DeadLetter: true})
-	x.Publish(msg(1)) // nobody waits: expires at once
+	x.Publish(msg(1), nil) // nobody waits: expires at once
 	if got := x.deadLetters(); !slices.Equal(got, []string{"1/expired"}) {
 		t.Fatalf("dead letters %v", got)
 	}
 	k := &fakeConsumer{credit: 1}
 	x.AddConsumer(k, false, false, 0)
-	x.Publish(msg(2)) // taken at once
-	x.Publish(msg(3)) // no credit left: expires
+	x.Publish(msg(2), nil) // taken at once
+	x.Publish(msg(3), nil) // no credit left: expires
 	if bodies(k.got) != "2" || len(x.deadLetters()) != 2 {
 		t.Fatalf("consumer got %q, dead letters %v", bodies(k.got), x.deadLetters())
 	}
@@ -250,7 +250,7 @@ func TestTTLZero(t *testing.T) {
 func TestLengthLimits(t *testing.T) {
 	x := newExtQueue(Settings{MessageTTL: -1, MaxLength: 2, MaxLengthBytes: -1, DeadLetter: true})
 	for i := 1; i <= 4; i++ {
-		if r := x.Publish(msg(i)); r != Enqueued {
+		if r := x.Publish(msg(i), nil); r != Enqueued {
 			t.Fatalf("publish %d: %v", i, r)
 		}
 	}
@@ -263,7 +263,7 @@ func TestLengthLimits(t *testing.T) {
 
 	for _, o := range []Overflow{RejectPublish, RejectPublishDLX} {
 		x := newExtQueue(Settings{MessageTTL: -1, MaxLength: -1, MaxLengthBytes: 3, Overflow: o, DeadLetter: true})
-		results := []Result{x.Publish(msg(11)), x.Publish(msg(2)), x.Publish(msg(3))} // 2 + 1 octets fit, then full
+		results := []Result{x.Publish(msg(11), nil), x.Publish(msg(2), nil), x.Publish(msg(3), nil)} // 2 + 1 octets fit, then full
 		if !slices.Equal(results, []Result{Enqueued, Enqueued, Rejected}) {
 			t.Fatalf("overflow %d: results %v", o, results)
 		}
@@ -284,16 +284,16 @@ func TestLengthLimits(t *testing.T) {
 
 func TestRejectDeadLetters(t *testing.T) {
 	x := newExtQueue(Settings{MessageTTL: -1, MaxLength: -1, MaxLengthBytes: -1, DeadLetter: true})
-	x.Publish(msg(1))
+	x.Publish(msg(1), nil)
 	d, _, _ := x.Get(false)
 	x.Reject(d)
 	if got := x.deadLetters(); !slices.Equal(got, []string{"1/rejected"}) {
 		t.Fatalf("dead letters %v", got)
 	}
 	// Purge and delete do not dead-letter.
-	x.Publish(msg(2))
+	x.Publish(msg(2), nil)
 	x.Purge()
-	x.Publish(msg(3))
+	x.Publish(msg(3), nil)
 	x.Delete()
 	if got := x.deadLetters(); len(got) != 1 {
 		t.Fatalf("purge or delete dead-lettered: %v", got)
@@ -307,7 +307,7 @@ func TestConsumerPriorities(t *testing.T) {
 	q.AddConsumer(hi, false, false, 10)
 	q.AddConsumer(lo2, false, false, 0)
 	for i := 0; i < 6; i++ {
-		q.Publish(msg(i))
+		q.Publish(msg(i), nil)
 	}
 	// hi takes what its credit allows; the rest go round robin among the low ones.
 	if bodies(hi.got) != "01" || bodies(lo1.got) != "24" || bodies(lo2.got) != "35" {
@@ -325,7 +325,7 @@ func TestSingleActiveConsumer(t *testing.T) {
 	x.AddConsumer(b, false, false, 5) // priority does not make it active
 	x.AddConsumer(c, false, false, 0)
 	for i := 1; i <= 3; i++ {
-		x.Publish(msg(i))
+		x.Publish(msg(i), nil)
 	}
 	if bodies(a.got) != "1" || len(b.got) != 0 {
 		t.Fatalf("a=%s b=%s", bodies(a.got), bodies(b.got))
@@ -340,7 +340,7 @@ func TestSingleActiveConsumer(t *testing.T) {
 	x.Ack(a.got[1])
 	// a leaves with 1 unsettled: b waits for it, then gets it first.
 	x.RemoveConsumer(a)
-	x.Publish(msg(4))
+	x.Publish(msg(4), nil)
 	if len(b.got) != 0 {
 		t.Fatalf("b got %s before a's delivery was settled", bodies(b.got))
 	}

@@ -30,7 +30,7 @@ func storedPublish(t *testing.T, store storage.Store, q *Queue, id uint64, body 
 		t.Fatal(err)
 	}
 	m.SetOnDisk()
-	q.PublishAt(m, r)
+	q.PublishAt(m, r, nil)
 	return m
 }
 
@@ -130,7 +130,7 @@ func TestPagingSkipsSharedAndNotYetDurable(t *testing.T) {
 	m := &message.Message{ID: 99999, Body: []byte("new"), Props: wire.Properties{Flags: wire.FlagDeliveryMode, DeliveryMode: 2}}
 	m.Ref()
 	r, _ := q.Reserve(m)
-	q.PublishAt(m, r)
+	q.PublishAt(m, r, nil)
 	q.mu.Lock()
 	last := nth(&q.levels[0], q.count-1)
 	q.mu.Unlock()

@@ -28,6 +28,11 @@ type Delivery struct {
 	Msg         *message.Message
 	Seq         uint64
 	Redelivered bool
+	// Origin is what the publisher passed to Publish or PublishAt when the
+	// delivery is made during that call, and nil otherwise. The queue does
+	// nothing with it; a consumer may use it to leave work for the publisher
+	// to finish (see amqp's deferred flush).
+	Origin any
 
 	level   uint8 // its priority level
 	expires int64 // kept across a requeue, as in RabbitMQ
@@ -101,6 +106,8 @@ type Queue struct {
 	ttlAt     int64 // when ttlTimer fires (Unix ms)
 	idleTimer Timer // queue expiry (Settings.Expires)
 	idleGen   uint64
+
+	origin any // the publish in progress under mu: Delivery.Origin
 }
 
 // New returns an empty queue with DefaultSettings; Configure gives it others.
@@ -242,9 +249,12 @@ func (q *Queue) refusesLocked(m *message.Message) bool {
 
 // PublishAt enqueues m at the place Reserve returned and dispatches. It returns
 // Gone if the queue has been deleted since; the stored copy is then released.
-func (q *Queue) PublishAt(m *message.Message, r Reservation) Result {
+// Deliveries made during the call carry origin (see Delivery.Origin).
+func (q *Queue) PublishAt(m *message.Message, r Reservation, origin any) Result {
 	q.mu.Lock()
 	defer q.unlock()
+	q.origin = origin
+	defer func() { q.origin = nil }()
 	q.reserved--
 	q.reservedLen -= int64(m.Size())
 	if q.deleted {
@@ -256,9 +266,12 @@ func (q *Queue) PublishAt(m *message.Message, r Reservation) Result {
 }
 
 // Publish enqueues a message the queue does not store and dispatches.
-func (q *Queue) Publish(m *message.Message) Result {
+// Deliveries made during the call carry origin (see Delivery.Origin).
+func (q *Queue) Publish(m *message.Message, origin any) Result {
 	q.mu.Lock()
 	defer q.unlock()
+	q.origin = origin
+	defer func() { q.origin = nil }()
 	if q.deleted {
 		return Gone
 	}
@@ -440,7 +453,7 @@ func (q *Queue) Get(noAck bool) (d Delivery, remaining int, ok bool) {
 }
 
 func (q *Queue) delivery(e *entry, level int) Delivery {
-	return Delivery{Queue: q, Msg: e.msg, Seq: e.seq, Redelivered: e.redelivered, level: uint8(level), expires: e.expires}
+	return Delivery{Queue: q, Msg: e.msg, Seq: e.seq, Redelivered: e.redelivered, Origin: q.origin, level: uint8(level), expires: e.expires}
 }
 
 // Ack settles deliveries for good. Deliveries of a deleted queue still release

@@ -45,7 +45,7 @@ func TestRoundRobin(t *testing.T) {
 		}
 	}
 	for i := 0; i < 9; i++ {
-		q.Publish(msg(i))
+		q.Publish(msg(i), nil)
 	}
 	if bodies(a.got) != "036" || bodies(b.got) != "147" || bodies(c.got) != "258" {
 		t.Fatalf("round robin: a=%s b=%s c=%s", bodies(a.got), bodies(b.got), bodies(c.got))
@@ -58,7 +58,7 @@ func TestCreditAndDispatch(t *testing.T) {
 	q.AddConsumer(slow, false, false, 0)
 	q.AddConsumer(fast, false, false, 0)
 	for i := 0; i < 6; i++ {
-		q.Publish(msg(i))
+		q.Publish(msg(i), nil)
 	}
 	if bodies(slow.got) != "0" || bodies(fast.got) != "123" {
 		t.Fatalf("slow=%s fast=%s", bodies(slow.got), bodies(fast.got))
@@ -76,7 +76,7 @@ func TestCreditAndDispatch(t *testing.T) {
 func TestRequeueKeepsOriginalPosition(t *testing.T) {
 	q := New("q", "/", false, false, false, nil, nil)
 	for i := 1; i <= 5; i++ {
-		q.Publish(msg(i))
+		q.Publish(msg(i), nil)
 	}
 	var ds []Delivery
 	for i := 0; i < 4; i++ {
@@ -119,7 +119,7 @@ func TestAutoDeleteAndDelete(t *testing.T) {
 	q := New("q", "/", false, false, true, nil, nil)
 	a := &fakeConsumer{}
 	q.AddConsumer(a, false, false, 0)
-	q.Publish(msg(1))
+	q.Publish(msg(1), nil)
 	if q.RemoveConsumer(a) != true {
 		t.Fatal("auto-delete queue not due for deletion after its last consumer left")
 	}
@@ -131,7 +131,7 @@ func TestAutoDeleteAndDelete(t *testing.T) {
 	if !b.cancelled {
 		t.Fatal("consumer not told of deletion")
 	}
-	if q.Publish(msg(2)) != Gone {
+	if q.Publish(msg(2), nil) != Gone {
 		t.Fatal("publish to deleted queue accepted")
 	}
 }
@@ -144,7 +144,7 @@ func TestConcurrentPublishAndGet(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 1000; i++ {
-				q.Publish(msg(i))
+				q.Publish(msg(i), nil)
 			}
 		}()
 	}
@@ -172,14 +172,14 @@ func BenchmarkPublishDispatch(b *testing.B) {
 	m := msg(1)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		q.Publish(m)
+		q.Publish(m, nil)
 	}
 }
 
 func BenchmarkPublishGetRequeue(b *testing.B) {
 	q := New("q", "/", false, false, false, nil, nil)
 	for i := 0; i < 1000; i++ {
-		q.Publish(msg(i))
+		q.Publish(msg(i), nil)
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -201,7 +201,7 @@ func BenchmarkPublishDispatchAck(b *testing.B) {
 	m := msg(1)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		q.Publish(m)
+		q.Publish(m, nil)
 		if len(k.got) == 50 { // a consumer acking every 50, multiple
 			q.Ack(k.got...)
 			k.got = k.got[:0]
