@@ -17,7 +17,9 @@
 #   BENCH_DURATION=15s    length of each timed run
 #   BENCH_SCENARIOS=      comma-separated scenario numbers (1-8); empty = all
 #   BENCH_BACKLOG=1000000 messages in the backlog scenario (8)
-#   BENCH_MAX_STEAL=0.5   seconds of hypervisor steal over which a run of scenario 6 is run again
+#   BENCH_MAX_STEAL=0.05  seconds of hypervisor steal over which a run of scenario 6 is run again:
+#                         its p99 is the slowest 1% of a 15 s run, 150 ms of traffic, which one
+#                         burst of steal a third that long already moves
 #   BENCH_STEAL_RETRIES=3 at most this many times (the report lists each try's steal)
 #   BENCH_OUT=docs/BENCHMARKS.md
 #   WARREN_PORT=5692 RABBITMQ_PORT=5693 SINK_PORT=5694

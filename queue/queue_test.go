@@ -73,6 +73,26 @@ func TestCreditAndDispatch(t *testing.T) {
 	}
 }
 
+// A delivery carries the origin of the publish during which it was made, even
+// when it delivers an older message; one made by Dispatch or Get carries none.
+func TestDeliveryOrigin(t *testing.T) {
+	q := New("q", "/", false, false, false, nil, nil)
+	k := &fakeConsumer{credit: 1}
+	q.AddConsumer(k, false, false, 0)
+	q.Publish(msg(0), "a") // taken at once
+	q.Publish(msg(1), "b") // no credit: waits
+	k.credit = 1
+	q.Publish(msg(2), "c") // delivers 1, then 2 waits
+	k.credit = 1
+	q.Dispatch() // delivers 2
+	q.Publish(msg(3), "d")
+	d, _, _ := q.Get(false)
+	got := []any{k.got[0].Origin, k.got[1].Origin, k.got[2].Origin, d.Origin}
+	if bodies(k.got) != "012" || got[0] != "a" || got[1] != "c" || got[2] != nil || got[3] != nil {
+		t.Fatalf("deliveries %s with origins %v, want 012 with [a c <nil> <nil>]", bodies(k.got), got)
+	}
+}
+
 func TestRequeueKeepsOriginalPosition(t *testing.T) {
 	q := New("q", "/", false, false, false, nil, nil)
 	for i := 1; i <= 5; i++ {

@@ -77,7 +77,7 @@ func load() (settings, error) {
 	if s.repeats, err = strconv.Atoi(env("BENCH_REPEATS", "3")); err != nil || s.repeats < 1 {
 		return s, fmt.Errorf("BENCH_REPEATS: want a positive number")
 	}
-	if s.maxSteal, err = strconv.ParseFloat(env("BENCH_MAX_STEAL", "0.5"), 64); err != nil || s.maxSteal < 0 {
+	if s.maxSteal, err = strconv.ParseFloat(env("BENCH_MAX_STEAL", "0.05"), 64); err != nil || s.maxSteal < 0 {
 		return s, fmt.Errorf("BENCH_MAX_STEAL: want seconds, 0 or more")
 	}
 	if s.stealRetries, err = strconv.Atoi(env("BENCH_STEAL_RETRIES", "3")); err != nil || s.stealRetries < 0 {
