@@ -1,7 +1,6 @@
 package amqp
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -155,7 +154,7 @@ func (c *conn) frame(f wire.Frame) bool {
 		if len(f.Payload) < 4 {
 			return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
 		}
-		if len(c.flushes.ws) > 0 && !isBasicPublish(f.Payload) {
+		if len(c.flushes.ws) > 0 && !wire.IsBasicPublish(f.Payload) {
 			// Any other method may wait (for the store, say): what
 			// earlier publishes delivered goes out first.
 			c.flushes.flush()
@@ -180,12 +179,6 @@ func (c *conn) frame(f wire.Frame) bool {
 	default:
 		return c.fail(frameError(f.Type, f.Payload, "unknown_frame"), 0, 0)
 	}
-}
-
-// isBasicPublish reports whether a method frame's payload (at least 4 octets)
-// is a basic.publish.
-func isBasicPublish(payload []byte) bool {
-	return binary.BigEndian.Uint16(payload) == classBasic && binary.BigEndian.Uint16(payload[2:]) == 40
 }
 
 // decodeMethod decodes a method frame; basic.publish, the one a busy

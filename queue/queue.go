@@ -107,7 +107,7 @@ type Queue struct {
 	idleTimer Timer // queue expiry (Settings.Expires)
 	idleGen   uint64
 
-	origin any // the publish in progress under mu: Delivery.Origin
+	origin any // the publish in progress under mu: Delivery.Origin; unlock clears it
 }
 
 // New returns an empty queue with DefaultSettings; Configure gives it others.
@@ -159,6 +159,7 @@ func (q *Queue) Stores(m *message.Message) bool { return q.store != nil && m.Per
 // which come back after a restart flagged redelivered; publishes, which must not
 // be confirmed unless written, report their own failures.
 func (q *Queue) unlock() {
+	q.origin = nil
 	if q.delivered > q.markedUpTo {
 		q.pending.SetDelivered(q.ID, q.delivered)
 		q.markedUpTo = q.delivered
@@ -253,8 +254,7 @@ func (q *Queue) refusesLocked(m *message.Message) bool {
 func (q *Queue) PublishAt(m *message.Message, r Reservation, origin any) Result {
 	q.mu.Lock()
 	defer q.unlock()
-	q.origin = origin
-	defer func() { q.origin = nil }()
+	q.origin = origin // unlock clears it
 	q.reserved--
 	q.reservedLen -= int64(m.Size())
 	if q.deleted {
@@ -270,8 +270,7 @@ func (q *Queue) PublishAt(m *message.Message, r Reservation, origin any) Result 
 func (q *Queue) Publish(m *message.Message, origin any) Result {
 	q.mu.Lock()
 	defer q.unlock()
-	q.origin = origin
-	defer func() { q.origin = nil }()
+	q.origin = origin // unlock clears it
 	if q.deleted {
 		return Gone
 	}

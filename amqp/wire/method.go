@@ -17,11 +17,16 @@ type Method interface {
 	AppendTo(dst []byte) []byte
 }
 
+// IsBasicPublish reports whether a method frame's payload is a basic.publish.
+func IsBasicPublish(payload []byte) bool {
+	return len(payload) >= 4 && binary.BigEndian.Uint16(payload) == 60 && binary.BigEndian.Uint16(payload[2:]) == 40
+}
+
 // DecodeBasicPublish decodes a method frame's payload into m if it is a
 // basic.publish, and reports whether it was; a hot path reuses one struct so
 // (DecodeMethod allocates one each time). The fields do not alias payload.
 func DecodeBasicPublish(payload []byte, m *BasicPublish) (bool, error) {
-	if len(payload) < 4 || binary.BigEndian.Uint16(payload) != 60 || binary.BigEndian.Uint16(payload[2:]) != 40 {
+	if !IsBasicPublish(payload) {
 		return false, nil
 	}
 	d := decoder{buf: payload, off: 4}
