@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -11,8 +10,8 @@ import (
 
 // socketless returns a conn with one channel and no socket, for the hot paths.
 func socketless() (*conn, *channel) {
-	c := &conn{wake: make(chan struct{}, 1), done: make(chan struct{}), frameMax: 131072, epochNow: sinceEpoch}
-	c.cond = sync.NewCond(&c.mu)
+	c := &conn{done: make(chan struct{}), frameMax: 131072, epochNow: sinceEpoch}
+	c.outbox.init()
 	c.chans = make([]atomic.Pointer[channel], 2)
 	ch := c.newChannel(1)
 	c.chans[1].Store(ch)

@@ -26,13 +26,7 @@ type conn struct {
 	channelMax uint16
 	heartbeat  time.Duration
 
-	mu      sync.Mutex
-	cond    *sync.Cond // broadcast when the writer takes out, and on failure
-	out     []byte     // frames waiting to be written
-	spare   []byte     // the other buffer, swapped with out by whoever writes
-	writing bool       // under mu: a goroutine is writing (see flushLocked)
-	failed  bool       // under mu: no more writes
-	wake    chan struct{}
+	outbox
 
 	// chans holds the open channels by number; the reader looks them up lock-free.
 	chans []atomic.Pointer[channel]
@@ -82,14 +76,13 @@ func dial(o dialOptions) (*conn, error) {
 	c := &conn{
 		nc:       nc,
 		fr:       wire.NewFrameReaderSize(nc, o.readBuffer),
-		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		closeOk:  make(chan struct{}),
 		settled:  make(chan struct{}),
 		onError:  o.onError,
 		epochNow: sinceEpoch,
 	}
-	c.cond = sync.NewCond(&c.mu)
+	c.outbox.init()
 	nc.SetDeadline(time.Now().Add(60 * time.Second))
 	if err := c.handshake(o); err != nil {
 		nc.Close()
@@ -225,34 +218,16 @@ func (c *conn) beginWrite() (buf []byte, ok bool) {
 // scheduled. While a write is in progress, whoever is writing takes it next.
 func (c *conn) endWrite(buf []byte) {
 	c.out = buf
-	if c.writing {
-		c.mu.Unlock()
-		return
+	if c.claimLocked() {
+		c.flush()
 	}
-	c.writing = true
-	c.flushLocked()
 }
 
-// flushLocked writes c.out until it stays empty. The caller holds c.mu and has
-// set c.writing; flushLocked clears it and releases c.mu.
-func (c *conn) flushLocked() {
-	for len(c.out) > 0 && !c.failed {
-		buf := c.out
-		c.out = c.spare[:0]
-		c.cond.Broadcast()
-		c.mu.Unlock()
-		_, err := c.nc.Write(buf)
-		c.mu.Lock()
-		c.spare = buf[:0]
-		if err != nil {
-			c.writing = false
-			c.mu.Unlock()
-			c.fail(err)
-			return
-		}
+// flush writes what is queued; the caller has claimed the write under mu.
+func (c *conn) flush() {
+	if err := c.flushLocked(c.nc); err != nil {
+		c.fail(err)
 	}
-	c.writing = false
-	c.mu.Unlock()
 }
 
 // sendNow queues frames for the writer goroutine without waiting for room: for
@@ -264,10 +239,7 @@ func (c *conn) sendNow(frames []byte) {
 		c.out = append(c.out, frames...)
 	}
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.kick()
 }
 
 // writeLoop writes whatever has been queued, many frames per syscall.
@@ -289,12 +261,9 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		if c.writing || len(c.out) == 0 {
-			c.mu.Unlock() // a producer is writing: it takes what is queued
-			continue
+		if c.claimLocked() { // else a producer is writing: it takes what is queued
+			c.flush()
 		}
-		c.writing = true
-		c.flushLocked()
 	}
 }
 

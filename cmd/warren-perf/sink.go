@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -104,9 +105,9 @@ func (s *sink) serve(ln net.Listener) error {
 		if err != nil {
 			return err
 		}
-		c := &sinkConn{s: s, nc: nc, fr: wire.NewFrameReader(nc), wake: make(chan struct{}, 1),
+		c := &sinkConn{s: s, nc: nc, fr: wire.NewFrameReader(nc),
 			done: make(chan struct{}), chans: map[uint16]*sinkChannel{}}
-		c.cond = sync.NewCond(&c.mu)
+		c.outbox.init()
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -181,17 +182,13 @@ type sinkConn struct {
 	fr       *wire.FrameReader
 	frameMax uint32
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	out    []byte
-	spare  []byte
-	failed bool
-	wake   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	outbox
+	done chan struct{}
+	once sync.Once
 
 	chans map[uint16]*sinkChannel // reader only
 	dirty []*sinkChannel          // reader only: confirm channels with publishes to ack
+	due   []*sinkConn             // reader only: connections this reader relayed to since it last flushed
 	gens  []*sinkConsumer         // generate mode: this connection's consumers, under s.mu
 }
 
@@ -244,13 +241,6 @@ func (c *sinkConn) send(frames []byte) {
 	c.kick()
 }
 
-func (c *sinkConn) kick() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 func (c *sinkConn) writeLoop() {
 	for {
 		select {
@@ -259,18 +249,30 @@ func (c *sinkConn) writeLoop() {
 			return
 		}
 		c.mu.Lock()
-		buf := c.out
-		c.out = c.spare[:0]
-		c.cond.Broadcast()
-		c.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.fail()
-				return
-			}
+		if c.claimLocked() && c.flushLocked(c.nc) != nil {
+			c.fail()
+			return
 		}
-		c.spare = buf[:0]
 	}
+}
+
+// inlineMax is the most a reader writes to another connection's socket itself
+// (flushDue); past it the relay wakes that connection's writer at once, so that
+// a fast publisher's deliveries are written while its reader reads on.
+const inlineMax = 64 << 10
+
+// flushDue writes the deliveries this reader relayed since it last flushed,
+// before it blocks on a read: as Warren does, the relay's own goroutine writes a
+// burst to the consumer's socket, with no wake-up of a second goroutine.
+func (c *sinkConn) flushDue() {
+	for i, t := range c.due {
+		c.due[i] = nil
+		t.mu.Lock()
+		if t.claimLocked() && t.flushLocked(t.nc) != nil {
+			t.fail()
+		}
+	}
+	c.due = c.due[:0]
 }
 
 func (c *sinkConn) serve() {
@@ -282,6 +284,7 @@ func (c *sinkConn) serve() {
 	for {
 		if !c.fr.FrameBuffered() {
 			c.flushConfirms()
+			c.flushDue()
 		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {
@@ -502,8 +505,13 @@ func (c *sinkConn) published(ch *sinkChannel) {
 		t.out = wire.AppendRawHeaderFrame(t.out, cs.ch, wire.ClassBasic, uint64(len(ch.body)), ch.header)
 		t.out = wire.AppendBodyFrames(t.out, cs.ch, ch.body, t.frameMax)
 	}
+	inline := len(t.out) <= inlineMax
 	t.mu.Unlock()
-	t.kick()
+	if !inline {
+		t.kick()
+	} else if !slices.Contains(c.due, t) {
+		c.due = append(c.due, t)
+	}
 	c.s.delivers.Add(1)
 }
 

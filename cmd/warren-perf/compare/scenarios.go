@@ -193,7 +193,7 @@ func scenarios(st *settings) []scenario {
 			stealSensitive: true,
 			floor:          true,
 			note: "warren-perf runs on one core here (`--procs 1`): at this rate it needs no more, and on two shared cores its own " +
-				"latency against its relay sink is lower that way (median 84 µs against 123-131 µs, p99 0.3 ms against 0.36 ms; " +
+				"latency against its relay sink is lower that way (median 77 µs against 103 µs, at the same p99; " +
 				"[cmd/warren-perf/README.md](../cmd/warren-perf/README.md#the-instruments-ceiling)). " +
 				"The sink column is the same command against `warren-perf sink` (no broker: it relays each publish straight to the consumer), " +
 				"run in turn with the two brokers: the instrument's own floor in this run. It is of the same order as the brokers' p99, " +
