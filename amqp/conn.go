@@ -56,7 +56,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv:             s,
 		nc:              nc,
 		log:             s.log.With(zap.String("peer", nc.RemoteAddr().String())),
-		r:               wire.NewFrameReader(nc),
+		r:               wire.NewFrameReader(newSockReader(nc)),
 		w:               newWriter(nc),
 		frameMax:        wire.FrameMinSize,
 		channels:        map[uint16]*channel{},

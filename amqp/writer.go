@@ -187,11 +187,11 @@ func (w *writer) flushFrom(fs *flushSet, budget int) int {
 // and returns true, so that rc.Write never waits either.
 func (w *writer) writeOnce(fd uintptr) bool {
 	for w.wn < len(w.wbuf) {
-		n, err := syscall.Write(int(fd), w.wbuf[w.wn:])
+		n, e := sysWrite(fd, w.wbuf[w.wn:])
 		if n > 0 {
 			w.wn += n
 		}
-		if err != syscall.EINTR && (err != nil || n <= 0) {
+		if e != syscall.EINTR && (e != 0 || n <= 0) {
 			break
 		}
 	}
