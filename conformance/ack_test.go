@@ -50,18 +50,6 @@ func msgCloseAndDrain(t testing.TB, c *amqp.Connection, ch *amqp.Channel, q stri
 	return msgDrainFlagged(t, other, q)
 }
 
-// msgExpectChannelError asserts that ch was closed by the broker with code and reason,
-// forcing the close to be seen with a synchronous method if need be.
-func msgExpectChannelError(t testing.TB, ch *amqp.Channel, closed <-chan *amqp.Error, code int, reason string) {
-	t.Helper()
-	// basic.ack and friends have no reply; a synchronous round trip after them either
-	// fails with the channel's close or proves the channel is still open.
-	if err := ch.ExchangeDeclarePassive("amq.direct", "direct", true, false, false, false, nil); err == nil {
-		t.Fatalf("channel still open, want %d %q", code, reason)
-	}
-	msgExpectClose(t, closed, code, reason)
-}
-
 // TestAckSingle pins basic.ack of one delivery: only that message is settled; the
 // others come back, redelivered, when the channel closes.
 func TestAckSingle(t *testing.T) {
@@ -119,7 +107,7 @@ func TestAckZeroMultiple(t *testing.T) {
 	if err := ch.Ack(0, false); err != nil {
 		t.Fatal(err)
 	}
-	msgExpectChannelError(t, ch, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 0")
+	msgExpectClose(t, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 0")
 }
 
 // TestAckUnknownTag pins that basic.ack, basic.nack and basic.reject of a delivery tag
@@ -139,7 +127,7 @@ func TestAckUnknownTag(t *testing.T) {
 		if err := op(ch); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		msgExpectChannelError(t, ch, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 99")
+		msgExpectClose(t, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 99")
 	}
 	if c.IsClosed() {
 		t.Fatal("unknown delivery tag closed the connection")
@@ -161,7 +149,7 @@ func TestAckTwice(t *testing.T) {
 	if err := m.Ack(false); err != nil {
 		t.Fatal(err)
 	}
-	msgExpectChannelError(t, ch, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 1")
+	msgExpectClose(t, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - unknown delivery tag 1")
 
 	ch = msgChannel(t, c)
 	closed = ch.NotifyClose(make(chan *amqp.Error, 1))
@@ -169,7 +157,7 @@ func TestAckTwice(t *testing.T) {
 	if err := ch.Ack(m.DeliveryTag, false); err != nil {
 		t.Fatal(err)
 	}
-	msgExpectChannelError(t, ch, closed, amqp.PreconditionFailed, fmt.Sprintf("PRECONDITION_FAILED - unknown delivery tag %d", m.DeliveryTag))
+	msgExpectClose(t, closed, amqp.PreconditionFailed, fmt.Sprintf("PRECONDITION_FAILED - unknown delivery tag %d", m.DeliveryTag))
 }
 
 // TestNackRequeueOriginalPosition pins requeue ordering: a nacked or rejected message

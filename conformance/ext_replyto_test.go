@@ -101,7 +101,7 @@ func TestExtReplyToPublishWithoutConsumer(t *testing.T) {
 	other := msgChannel(t, c)
 	closed := other.NotifyClose(make(chan *amqp.Error, 1))
 	extPublish(t, other, "", q, amqp.Publishing{Body: []byte("x"), ReplyTo: extReplyTo})
-	msgExpectChannelError(t, other, closed, amqp.PreconditionFailed, reason)
+	msgExpectClose(t, closed, amqp.PreconditionFailed, reason)
 
 	cancelled := msgChannel(t, c)
 	closed = cancelled.NotifyClose(make(chan *amqp.Error, 1))
@@ -112,7 +112,7 @@ func TestExtReplyToPublishWithoutConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	extPublish(t, cancelled, "", q, amqp.Publishing{Body: []byte("x"), ReplyTo: extReplyTo})
-	msgExpectChannelError(t, cancelled, closed, amqp.PreconditionFailed, reason)
+	msgExpectClose(t, closed, amqp.PreconditionFailed, reason)
 
 	plain := extConfirming(t, c)
 	extSettle(t, plain, "", q, amqp.Publishing{Body: []byte("lookalike"), ReplyTo: extReplyTo + ".not-a-token"})

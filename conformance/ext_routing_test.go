@@ -232,7 +232,7 @@ func TestExtSenderSelectedInvalid(t *testing.T) {
 		pub := msgChannel(t, c)
 		closed := pub.NotifyClose(make(chan *amqp.Error, 1))
 		extPublish(t, pub, "", q, amqp.Publishing{Body: []byte("bad"), Headers: tc.headers})
-		msgExpectChannelError(t, pub, closed, amqp.PreconditionFailed, tc.reason)
+		msgExpectClose(t, closed, amqp.PreconditionFailed, tc.reason)
 	}
 	if n := msgReady(t, ch, q); n != 0 {
 		t.Fatalf("%d messages routed despite invalid CC/BCC", n)

@@ -60,7 +60,7 @@ func TestExtTTLExpirationInvalid(t *testing.T) {
 		pub := msgChannel(t, c)
 		closed := pub.NotifyClose(make(chan *amqp.Error, 1))
 		extPublish(t, pub, "", q, extExpiring("bad", tc.expiration))
-		msgExpectChannelError(t, pub, closed, amqp.PreconditionFailed,
+		msgExpectClose(t, closed, amqp.PreconditionFailed,
 			"PRECONDITION_FAILED - invalid expiration '"+tc.expiration+"': "+tc.detail)
 		if c.IsClosed() {
 			t.Fatalf("expiration %q closed the connection", tc.expiration)
@@ -70,7 +70,7 @@ func TestExtTTLExpirationInvalid(t *testing.T) {
 	pub := msgChannel(t, c)
 	closed := pub.NotifyClose(make(chan *amqp.Error, 1))
 	extPublish(t, pub, "amq.direct", uniqueName(t), extExpiring("bad", "abc"))
-	msgExpectChannelError(t, pub, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - invalid expiration 'abc': no_integer")
+	msgExpectClose(t, closed, amqp.PreconditionFailed, "PRECONDITION_FAILED - invalid expiration 'abc': no_integer")
 	if n := msgReady(t, ch, q); n != 0 {
 		t.Fatalf("queue holds %d messages after refused publishes, want 0", n)
 	}
