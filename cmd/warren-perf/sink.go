@@ -175,7 +175,8 @@ func (s *sink) removeConsumers(c *sinkConn) {
 }
 
 // sinkConn is one client connection of the sink; like the client, one reader and
-// one writer, with the outbound buffer under mu.
+// one writer around an outbox. Deliveries another connection's reader relays to
+// it are written by that reader (flushDue) unless they pass inlineMax.
 type sinkConn struct {
 	s        *sink
 	nc       net.Conn
