@@ -19,15 +19,21 @@ type sockReader struct {
 	readFD func(fd uintptr) bool // rc.Read's callback, a method value made once
 }
 
+// rawConnOf returns nc's descriptor, or nil if it has none (a net.Pipe, say).
+func rawConnOf(nc net.Conn) syscall.RawConn {
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			return rc
+		}
+	}
+	return nil
+}
+
 // newSockReader returns a reader for nc: a sockReader if nc has a descriptor,
 // else nc itself.
 func newSockReader(nc net.Conn) io.Reader {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nc
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(nc)
+	if rc == nil {
 		return nc
 	}
 	r := &sockReader{rc: rc}

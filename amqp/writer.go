@@ -58,11 +58,8 @@ type writer struct {
 func newWriter(nc net.Conn) *writer {
 	w := &writer{nc: nc, signal: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
 	w.idle.L = &w.mu
-	if sc, ok := nc.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			w.rc = rc
-			w.writeFD = w.writeOnce
-		}
+	if w.rc = rawConnOf(nc); w.rc != nil {
+		w.writeFD = w.writeOnce
 	}
 	return w
 }
